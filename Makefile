@@ -1,0 +1,63 @@
+# Build: make (the ./train binary); make test; make bench; make run (the main job).
+CC      ?= gcc
+CFLAGS  ?= -O3 -march=native -fopenmp -std=c11 -Wall -Wextra -Wno-unused-parameter -g
+CPPFLAGS = -D_GNU_SOURCE -Iinclude $(shell pkg-config --cflags libcjson 2>/dev/null || echo -I/usr/include/cjson)
+LDLIBS   = -lcjson -lstb -lm -fopenmp
+
+LIB_SRC  = $(filter-out src/train.c,$(wildcard src/*.c))
+LIB_OBJ  = $(LIB_SRC:src/%.c=build/%.o)
+HEADERS  = $(wildcard include/*.h)
+
+# Debian packages the build and the tests need (installed by `make deps`, as root or via sudo).
+BUILD_DEPS = gcc make pkg-config libcjson-dev libstb-dev
+TEST_DEPS  = python3 python3-numpy python3-torch
+
+.PHONY: all deps test-deps test bench run clean
+all: train
+
+train: build/train.o build/libtrainer.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+build/libtrainer.a: $(LIB_OBJ)
+	ar rcs $@ $^
+
+build/%.o: src/%.c $(HEADERS) | build
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+build:
+	mkdir -p build
+
+# Test programs linked against the same library.
+build/engine_check: tests/engine_check.c build/libtrainer.a
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# The operations compiled in double precision for the finite-difference check.
+build/test_ops_fd: tests/test_ops_fd.c src/ops.c include/ops.h | build
+	$(CC) $(CPPFLAGS) $(CFLAGS) -DOPS_DOUBLE -o $@ tests/test_ops_fd.c src/ops.c -lm -fopenmp
+
+# The program built with AddressSanitizer and UBSan, for feeding it bad files.
+build/asan/train: $(wildcard src/*.c) $(HEADERS)
+	mkdir -p build/asan
+	$(CC) $(CPPFLAGS) -O1 -g -fopenmp -std=c11 -fsanitize=address,undefined -fno-omit-frame-pointer \
+	  -o $@ $(wildcard src/*.c) $(LDLIBS)
+
+deps:
+	@./scripts/install-deps.sh $(BUILD_DEPS)
+
+test-deps:
+	@./scripts/install-deps.sh $(BUILD_DEPS) $(TEST_DEPS)
+
+test: test-deps
+	$(MAKE) train build/engine_check build/test_ops_fd build/asan/train
+	@./tests/run.sh
+
+bench: deps
+	$(MAKE) train build/engine_check
+	@./scripts/bench.sh
+
+run: deps
+	$(MAKE) train
+	@./scripts/main-job.sh
+
+clean:
+	rm -rf build train

@@ -1,0 +1,34 @@
+/* args.h: command-line flags, and --config FILE (a JSON object whose keys are flag names;
+ * flags given on the command line win over the file). */
+#pragma once
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+typedef struct {
+    const char *stage;         /* eval, convert; sft and pref are planned only (--dry-run) today */
+    const char *model;         /* HF model directory (config.json + safetensors) */
+    const char *data;          /* JSONL rows */
+    const char *out;           /* output file (eval) or directory (convert, training) */
+    const char *config;        /* run config JSON */
+    int dry_run;               /* print the arena plan and exit */
+    int batch_size;            /* rows per step (preference: pairs) */
+    int grad_accum;
+    int seq_len;
+    int threads;
+    long long seed;
+    double lr, weight_decay;
+    int warmup, max_steps, epochs;
+    const char *loss;          /* dpo | spo */
+    double beta;
+    const char *ref_dtype;     /* fp32 | bf16 */
+    const char *save_dtype;    /* f32 | bf16 | f16 */
+    const char *max_shard_size;
+    int report_memory;
+    cJSON *model_config;       /* "model_config" from the --config file, if any */
+    const char *config_path;
+} Options;
+
+void options_parse(Options *o, int argc, char **argv);
+void options_print_help(FILE *f);
+/* Bytes from "5GB", "500MB", "2GiB", "123" (bytes). Dies on a bad value naming the flag. */
+uint64_t parse_size(const char *s, const char *flag);

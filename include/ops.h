@@ -1,0 +1,63 @@
+/* ops.h: the decoder's operations, each forward declared beside its backward.
+ *
+ * All tensors are flat row-major arrays; N = B*T token rows. Backward functions ADD into
+ * weight gradients (so gradients accumulate over micro-batches) and, unless noted, ADD into
+ * input gradients too. `real` is float in the program; the finite-difference test compiles
+ * this same file with -DOPS_DOUBLE to check every backward in double precision. */
+#pragma once
+#include <stddef.h>
+
+#ifdef OPS_DOUBLE
+typedef double real;
+#else
+typedef float real;
+#endif
+
+/* Token embedding: out[n] = table[tokens[n]]. */
+void embedding_forward(real *out, const int *tokens, const real *table, int N, int E);
+void embedding_backward(real *dtable, const real *dout, const int *tokens, int N, int E);
+
+/* RMSNorm: out = w * x / sqrt(mean(x^2) + eps); rstd[n] = 1/sqrt(...) is kept for backward. */
+void rmsnorm_forward(real *out, real *rstd, const real *x, const real *w, int N, int E, real eps);
+void rmsnorm_backward(real *dx, real *dw, const real *dout, const real *x, const real *w, const real *rstd,
+                      int N, int E);
+
+/* Linear layer as nn.Linear: out[N,O] = x[N,I] W[O,I]^T (+ b[O]). dx and db may be NULL. */
+void matmul_forward(real *out, const real *x, const real *w, const real *b, int N, int I, int O);
+void matmul_backward(real *dx, real *dw, real *db, const real *dout, const real *x, const real *w, int N, int I,
+                     int O);
+
+/* RoPE, rotate_half convention, in place on x[N, H*D]. cos/sin tables are [pos][D/2]. The
+ * backward applies the transposed rotation in place. */
+void rope_forward(real *x, const int *pos, const real *cos_t, const real *sin_t, int N, int H, int D);
+void rope_backward(real *dx, const int *pos, const real *cos_t, const real *sin_t, int N, int H, int D);
+
+/* Causal grouped-query attention over B sequences of T tokens. q[N, nh*D], k/v[N, nkv*D];
+ * query head h reads kv head h / (nh/nkv). Key u is visible to query t when u <= t and both
+ * carry the same segment id >= 0 (padding has seg -1 and sees only itself; packed rows
+ * have one segment each). out[N, nh*D]; lse[N, nh] keeps each softmax's log-sum-exp so the
+ * backward recomputes probabilities instead of storing T x T of them. buf: threads*T reals.
+ * The backward OVERWRITES dq, dk, dv. */
+void attention_forward(real *out, real *lse, const real *q, const real *k, const real *v, const int *seg, int B,
+                       int T, int nh, int nkv, int D, real *buf);
+void attention_backward(real *dq, real *dk, real *dv, const real *dout, const real *out, const real *lse,
+                        const real *q, const real *k, const real *v, const int *seg, int B, int T, int nh, int nkv,
+                        int D);
+
+/* SwiGLU: out = silu(g) * u. The backward OVERWRITES dg and du; du may alias dout. */
+void swiglu_forward(real *out, const real *g, const real *u, size_t n);
+void swiglu_backward(real *dg, real *du, const real *dout, const real *g, const real *u, size_t n);
+
+/* Residual add: out = a + b (out may alias a). Its backward is the identity. */
+void residual_forward(real *out, const real *a, const real *b, size_t n);
+
+/* LM head fused with log-softmax: for rows with targets[n] >= 0,
+ * logp[n] = log softmax(x[n] W^T)[targets[n]], lse[n] its log-sum-exp; other rows get 0.
+ * Logits exist only LMHEAD_CHUNK rows at a time in `chunk` (LMHEAD_CHUNK * V reals), and
+ * the backward recomputes them, so V-wide logits never sit in memory whole.
+ * Backward: dlogp[n] = dLoss/dlogp[n]; adds into dx and dw. */
+#define LMHEAD_CHUNK 32
+void lmhead_logprob_forward(real *logp, real *lse, const real *x, const real *w, const int *targets, int N, int E,
+                            int V, real *chunk);
+void lmhead_logprob_backward(real *dx, real *dw, const real *dlogp, const real *x, const real *w,
+                             const int *targets, const real *lse, int N, int E, int V, real *chunk);

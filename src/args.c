@@ -1,0 +1,219 @@
+/* args.c: one table describes every flag: its type, default, and help line. The same
+ * table parses argv, reads --config files and prints --help. */
+#include <stdio.h>
+
+#include "args.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <omp.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common.h"
+
+typedef enum { T_STR, T_INT, T_LL, T_DBL, T_BOOL } FlagType;
+typedef struct {
+    const char *name;
+    FlagType type;
+    size_t offset;
+    const char *dflt;
+    const char *help;
+} Flag;
+
+#define F(name, type, field, dflt, help) {name, type, offsetof(Options, field), dflt, help}
+static const Flag flags[] = {
+    F("stage", T_STR, stage, "eval", "eval | convert (sft and pref: plans only, with --dry-run)"),
+    F("model", T_STR, model, NULL, "Hugging Face model directory (config.json + *.safetensors [+ index]); "
+                                   "default: the small model in configs/default-model.json, initialised from --seed"),
+    F("data", T_STR, data, NULL, "JSONL rows (tokenized: input_ids/labels or prompt_/chosen_/rejected_input_ids); "
+                                 "default: the sample in data/"),
+    F("out", T_STR, out, NULL, "eval: output JSONL file (default stdout); convert: output model directory"),
+    F("config", T_STR, config, NULL, "JSON file of flags (keys are flag names) and optionally \"model_config\" "
+                                     "(a config.json object used by --dry-run and when no --model is given)"),
+    F("dry-run", T_BOOL, dry_run, "0", "print the arena plan (bytes per region) for this stage and exit"),
+    F("batch-size", T_INT, batch_size, "4", "rows per step; preference rows count as pairs (2 sequences)"),
+    F("grad-accum", T_INT, grad_accum, "1", "micro-batches per optimizer step (training stages)"),
+    F("seq-len", T_INT, seq_len, "1024", "longest sequence; eval refuses rows longer than this"),
+    F("threads", T_INT, threads, "0", "OpenMP threads (0 = OMP_NUM_THREADS or every core)"),
+    F("seed", T_LL, seed, "42", "seed for everything random (initialisation, later data order)"),
+    F("lr", T_DBL, lr, "2e-5", "peak learning rate (training stages)"),
+    F("weight-decay", T_DBL, weight_decay, "0.0", "AdamW decoupled weight decay (training stages)"),
+    F("warmup", T_INT, warmup, "0", "linear warmup steps (training stages)"),
+    F("max-steps", T_INT, max_steps, "0", "stop after this many optimizer steps (0 = run --epochs)"),
+    F("epochs", T_INT, epochs, "1", "passes over the data (training stages)"),
+    F("loss", T_STR, loss, "dpo", "preference loss: dpo | spo"),
+    F("beta", T_DBL, beta, "0.1", "preference loss beta"),
+    F("ref-dtype", T_STR, ref_dtype, "fp32", "frozen reference weights in memory: fp32 | bf16"),
+    F("save-dtype", T_STR, save_dtype, "f32", "dtype of written safetensors: f32 | bf16 | f16"),
+    F("max-shard-size", T_STR, max_shard_size, "5GB", "largest safetensors shard written (e.g. 5GB, 500MB)"),
+    F("report-memory", T_BOOL, report_memory, "0", "print the arena plan next to the measured peak RSS at exit"),
+};
+#undef F
+#define N_FLAGS ((int)(sizeof flags / sizeof *flags))
+
+static const Flag *find_flag(const char *name) {
+    for (int i = 0; i < N_FLAGS; i++)
+        if (strcmp(flags[i].name, name) == 0) return &flags[i];
+    return NULL;
+}
+
+static void set_value(Options *o, const Flag *f, const char *v, const char *where) {
+    char *p = (char *)o + f->offset, *end = NULL;
+    errno = 0;
+    switch (f->type) {
+    case T_STR: *(const char **)p = v; return;
+    case T_BOOL:
+        if (strcmp(v, "1") == 0 || strcmp(v, "true") == 0) *(int *)p = 1;
+        else if (strcmp(v, "0") == 0 || strcmp(v, "false") == 0) *(int *)p = 0;
+        else die("%s: --%s expects true or false, got \"%s\"", where, f->name, v);
+        return;
+    case T_INT: {
+        long x = strtol(v, &end, 10);
+        if (errno || end == v || *end || x < 0 || x > 2147483647L)
+            die("%s: --%s expects a non-negative integer, got \"%s\"", where, f->name, v);
+        *(int *)p = (int)x;
+        return;
+    }
+    case T_LL: {
+        long long x = strtoll(v, &end, 10);
+        if (errno || end == v || *end) die("%s: --%s expects an integer, got \"%s\"", where, f->name, v);
+        *(long long *)p = x;
+        return;
+    }
+    case T_DBL: {
+        double x = strtod(v, &end);
+        if (errno || end == v || *end || !isfinite(x)) die("%s: --%s expects a number, got \"%s\"", where, f->name, v);
+        *(double *)p = x;
+        return;
+    }
+    }
+}
+
+static void apply_config_file(Options *o, const char *path, const unsigned char *given) {
+    size_t len;
+    char *text = read_text_file(path, &len);
+    const char *err_at = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(text, len, &err_at, 0);
+    if (!j) {
+        int line, col;
+        text_line_col(text, err_at ? (size_t)(err_at - text) : 0, &line, &col);
+        die("%s:%d:%d: invalid JSON", path, line, col);
+    }
+    if (!cJSON_IsObject(j)) die("%s: expected a JSON object of flags", path);
+    for (cJSON *e = j->child; e; e = e->next) {
+        if (strcmp(e->string, "model_config") == 0) {
+            if (!cJSON_IsObject(e)) die("%s: \"model_config\" must be an object (a config.json)", path);
+            o->model_config = cJSON_Duplicate(e, 1);
+            continue;
+        }
+        if (e->string[0] == '_') continue; /* "_comment" and friends */
+        const Flag *f = find_flag(e->string);
+        if (!f || strcmp(f->name, "config") == 0) die("%s: unknown key \"%s\" (see --help for flag names)", path, e->string);
+        if (given[f - flags]) continue; /* the command line wins */
+        char buf[64];
+        const char *v;
+        if (cJSON_IsString(e)) v = xstrdup(e->valuestring);
+        else if (cJSON_IsBool(e)) v = cJSON_IsTrue(e) ? "1" : "0";
+        else if (cJSON_IsNumber(e)) {
+            if (f->type == T_DBL) snprintf(buf, sizeof buf, "%.17g", e->valuedouble);
+            else snprintf(buf, sizeof buf, "%.0f", e->valuedouble);
+            if (f->type != T_DBL && e->valuedouble != floor(e->valuedouble))
+                die("%s: \"%s\" must be an integer", path, e->string);
+            v = xstrdup(buf);
+        } else die("%s: \"%s\" must be a string, number or boolean", path, e->string);
+        set_value(o, f, v, path);
+    }
+    cJSON_Delete(j);
+    free(text);
+}
+
+void options_parse(Options *o, int argc, char **argv) {
+    memset(o, 0, sizeof *o);
+    for (int i = 0; i < N_FLAGS; i++)
+        if (flags[i].dflt) set_value(o, &flags[i], flags[i].dflt, "default");
+    unsigned char given[N_FLAGS];
+    memset(given, 0, sizeof given);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            options_print_help(stdout);
+            exit(0);
+        }
+        if (strncmp(a, "--", 2) != 0) die("unexpected argument \"%s\" (flags start with --; see --help)", a);
+        const char *name = a + 2, *eq = strchr(name, '=');
+        char key[64];
+        size_t klen = eq ? (size_t)(eq - name) : strlen(name);
+        if (klen >= sizeof key) die("unknown flag %s (see --help)", a);
+        memcpy(key, name, klen);
+        key[klen] = 0;
+        const Flag *f = find_flag(key);
+        if (!f) die("unknown flag --%s (see --help)", key);
+        const char *v = eq ? eq + 1 : NULL;
+        if (!v && f->type == T_BOOL) v = "1";
+        if (!v) {
+            if (i + 1 >= argc) die("--%s needs a value", key);
+            v = argv[++i];
+        }
+        set_value(o, f, v, "command line");
+        given[f - flags] = 1;
+    }
+    if (o->config) {
+        o->config_path = o->config;
+        apply_config_file(o, o->config, given);
+    }
+    if (o->threads == 0) o->threads = omp_get_max_threads();
+    omp_set_num_threads(o->threads);
+    if (o->batch_size <= 0) die("--batch-size must be at least 1");
+    if (o->seq_len <= 1) die("--seq-len must be at least 2");
+    if (o->grad_accum <= 0) die("--grad-accum must be at least 1");
+    if (strcmp(o->ref_dtype, "fp32") != 0 && strcmp(o->ref_dtype, "bf16") != 0)
+        die("--ref-dtype must be fp32 or bf16, got \"%s\"", o->ref_dtype);
+    if (strcmp(o->loss, "dpo") != 0 && strcmp(o->loss, "spo") != 0)
+        die("--loss must be dpo or spo, got \"%s\"", o->loss);
+}
+
+void options_print_help(FILE *f) {
+    fprintf(f,
+            "usage: ./train --stage STAGE [flags]\n\n"
+            "Fine-tune Qwen2 / Llama decoders on CPU: forward and backward written by hand in C.\n\n"
+            "stages working today:\n"
+            "  eval      score tokenized JSONL rows: one line per row, {\"row\", \"logp\", \"tokens\"} (SFT) or\n"
+            "            {\"row\", \"chosen_logp\", \"rejected_logp\", \"chosen_tokens\", \"rejected_tokens\"};\n"
+            "            logp is the SUM of log-probs over the row's scored tokens (labels != -100 for SFT, the\n"
+            "            response for preference rows); the mean loss goes to stderr\n"
+            "  convert   load --model and write it to --out as a Hugging Face directory (--save-dtype,\n"
+            "            --max-shard-size)\n"
+            "  sft, pref planned: --dry-run prints their memory plan; training arrives in a later release\n\n"
+            "flags:\n");
+    for (int i = 0; i < N_FLAGS; i++) {
+        const Flag *fl = &flags[i];
+        const char *arg = fl->type == T_BOOL ? "" : fl->type == T_STR ? " S" : " N";
+        char left[48];
+        snprintf(left, sizeof left, "--%s%s", fl->name, arg);
+        fprintf(f, "  %-20s %s", left, fl->help);
+        if (fl->dflt && fl->type != T_BOOL) fprintf(f, " [%s]", fl->dflt);
+        fputc('\n', f);
+    }
+}
+
+uint64_t parse_size(const char *s, const char *flag) {
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || !(v >= 0)) die("--%s: cannot read a size from \"%s\"", flag, s);
+    while (*end == ' ') end++;
+    double mult = 1;
+    if (!*end || strcasecmp(end, "B") == 0) mult = 1;
+    else if (strcasecmp(end, "KB") == 0) mult = 1e3;
+    else if (strcasecmp(end, "MB") == 0) mult = 1e6;
+    else if (strcasecmp(end, "GB") == 0) mult = 1e9;
+    else if (strcasecmp(end, "KiB") == 0) mult = 1024.0;
+    else if (strcasecmp(end, "MiB") == 0) mult = 1024.0 * 1024;
+    else if (strcasecmp(end, "GiB") == 0) mult = 1024.0 * 1024 * 1024;
+    else die("--%s: unknown unit in \"%s\" (B, KB, MB, GB, KiB, MiB, GiB)", flag, s);
+    return (uint64_t)(v * mult);
+}

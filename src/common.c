@@ -1,0 +1,206 @@
+/* common.c: see common.h. */
+#include "common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+void die(const char *fmt, ...) {
+    fflush(stdout);
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(1);
+}
+
+void warn(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("warning: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+void *xmalloc(size_t n) {
+    void *p = malloc(n ? n : 1);
+    if (!p) die("out of memory allocating %zu bytes", n);
+    return p;
+}
+
+void *xcalloc(size_t n, size_t size) {
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p) die("out of memory allocating %zu x %zu bytes", n, size);
+    return p;
+}
+
+void *xrealloc(void *p, size_t n) {
+    void *q = realloc(p, n ? n : 1);
+    if (!q) die("out of memory allocating %zu bytes", n);
+    return q;
+}
+
+char *xstrdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = xmalloc(n);
+    memcpy(d, s, n);
+    return d;
+}
+
+char *xsprintf(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0) die("out of memory formatting a string");
+    va_end(ap);
+    return s;
+}
+
+char *read_text_file(const char *path, size_t *len_out) {
+    FILE *f = fopen(path, "rb");
+    if (!f) die("%s: cannot open: %s", path, strerror(errno));
+    size_t cap = 1 << 16, len = 0;
+    char *buf = xmalloc(cap);
+    for (;;) {
+        if (len + 1 >= cap) buf = xrealloc(buf, cap *= 2);
+        size_t got = fread(buf + len, 1, cap - len - 1, f);
+        len += got;
+        if (got == 0) break;
+    }
+    if (ferror(f)) die("%s: read error: %s", path, strerror(errno));
+    fclose(f);
+    buf[len] = 0;
+    if (len_out) *len_out = len;
+    return buf;
+}
+
+int path_is_dir(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int path_is_file(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+char *path_join(const char *dir, const char *name) {
+    size_t n = strlen(dir);
+    if (n > 0 && dir[n - 1] == '/') return xsprintf("%s%s", dir, name);
+    return xsprintf("%s/%s", dir, name);
+}
+
+void make_dir(const char *path) {
+    char *p = xstrdup(path);
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/') continue;
+        *s = 0;
+        if (mkdir(p, 0755) != 0 && errno != EEXIST) die("%s: cannot create directory: %s", p, strerror(errno));
+        *s = '/';
+    }
+    if (mkdir(p, 0755) != 0 && errno != EEXIST) die("%s: cannot create directory: %s", p, strerror(errno));
+    if (!path_is_dir(p)) die("%s: exists and is not a directory", p);
+    free(p);
+}
+
+AtomicFile atomic_open(const char *path) {
+    AtomicFile af;
+    af.path = xstrdup(path);
+    af.tmp_path = xsprintf("%s.tmp-%d", path, (int)getpid());
+    af.f = fopen(af.tmp_path, "wb");
+    if (!af.f) die("%s: cannot create: %s", af.tmp_path, strerror(errno));
+    return af;
+}
+
+void atomic_commit(AtomicFile *af) {
+    if (fflush(af->f) != 0 || ferror(af->f)) {
+        int e = errno;
+        fclose(af->f);
+        unlink(af->tmp_path);
+        die("%s: write failed: %s", af->tmp_path, strerror(e));
+    }
+    fsync(fileno(af->f));
+    if (fclose(af->f) != 0) {
+        int e = errno;
+        unlink(af->tmp_path);
+        die("%s: write failed: %s", af->tmp_path, strerror(e));
+    }
+    if (rename(af->tmp_path, af->path) != 0) {
+        int e = errno;
+        unlink(af->tmp_path);
+        die("%s: cannot rename into place: %s", af->path, strerror(e));
+    }
+    free(af->path);
+    free(af->tmp_path);
+    af->f = NULL;
+}
+
+void atomic_abandon(AtomicFile *af) {
+    if (af->f) fclose(af->f);
+    unlink(af->tmp_path);
+    free(af->path);
+    free(af->tmp_path);
+    af->f = NULL;
+}
+
+void write_file_atomic(const char *path, const void *data, size_t len) {
+    AtomicFile af = atomic_open(path);
+    if (len && fwrite(data, 1, len, af.f) != len) {
+        int e = errno;
+        atomic_abandon(&af);
+        die("%s: write failed: %s", path, strerror(e));
+    }
+    atomic_commit(&af);
+}
+
+void text_line_col(const char *text, size_t off, int *line, int *col) {
+    int l = 1, c = 1;
+    for (size_t i = 0; i < off && text[i]; i++) {
+        if (text[i] == '\n') l++, c = 1;
+        else c++;
+    }
+    *line = l;
+    *col = c;
+}
+
+double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static size_t proc_status_kb(const char *key) {
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return 0;
+    char line[256];
+    size_t kb = 0, klen = strlen(key);
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, key, klen) == 0) {
+            kb = strtoull(line + klen, NULL, 10);
+            break;
+        }
+    fclose(f);
+    return kb;
+}
+
+size_t rss_now_bytes(void) { return proc_status_kb("VmRSS:") * 1024; }
+size_t rss_peak_bytes(void) { return proc_status_kb("VmHWM:") * 1024; }
+
+const char *fmt_bytes(double b) {
+    static char ring[4][32];
+    static int next = 0;
+    char *s = ring[next++ & 3];
+    if (b >= 1024.0 * 1024 * 1024) snprintf(s, 32, "%.2f GiB", b / (1024.0 * 1024 * 1024));
+    else if (b >= 1024.0 * 1024) snprintf(s, 32, "%.2f MiB", b / (1024.0 * 1024));
+    else if (b >= 1024.0) snprintf(s, 32, "%.2f KiB", b / 1024.0);
+    else snprintf(s, 32, "%.0f B", b);
+    return s;
+}

@@ -1,0 +1,316 @@
+/* ops.c: forward and backward of every decoder operation, side by side. Loops are plain
+ * and parallel over rows or heads with OpenMP; see ops.h for the contracts. */
+#include "ops.h"
+
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+static inline real dot(const real *a, const real *b, int n) {
+    real s = 0;
+#pragma omp simd reduction(+ : s)
+    for (int i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+static inline void axpy(real *y, real a, const real *x, int n) {
+#pragma omp simd
+    for (int i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+/* ---------------------------------------------------------------- embedding */
+
+void embedding_forward(real *out, const int *tokens, const real *table, int N, int E) {
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++) memcpy(out + (size_t)n * E, table + (size_t)tokens[n] * E, (size_t)E * sizeof(real));
+}
+
+void embedding_backward(real *dtable, const real *dout, const int *tokens, int N, int E) {
+    /* Several rows may hold the same token, so threads split the columns, not the rows. */
+#pragma omp parallel
+    {
+        int nt = omp_get_num_threads(), id = omp_get_thread_num();
+        int c0 = (int)((long)E * id / nt), c1 = (int)((long)E * (id + 1) / nt);
+        for (int n = 0; n < N; n++) {
+            real *d = dtable + (size_t)tokens[n] * E;
+            const real *g = dout + (size_t)n * E;
+            for (int c = c0; c < c1; c++) d[c] += g[c];
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- rmsnorm */
+
+void rmsnorm_forward(real *out, real *rstd, const real *x, const real *w, int N, int E, real eps) {
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++) {
+        const real *xr = x + (size_t)n * E;
+        double ss = 0;
+        for (int i = 0; i < E; i++) ss += (double)xr[i] * xr[i];
+        real r = (real)(1.0 / sqrt(ss / E + (double)eps));
+        rstd[n] = r;
+        real *o = out + (size_t)n * E;
+        for (int i = 0; i < E; i++) o[i] = w[i] * (xr[i] * r);
+    }
+}
+
+void rmsnorm_backward(real *dx, real *dw, const real *dout, const real *x, const real *w, const real *rstd, int N,
+                      int E) {
+    /* y_i = w_i x_i r, r = (mean x^2 + eps)^-1/2:
+     * dx_i = r w_i dy_i - x_i r^3 / E * sum_j w_j dy_j x_j;  dw_i = sum_n dy_i x_i r */
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++) {
+        const real *xr = x + (size_t)n * E, *dy = dout + (size_t)n * E;
+        real r = rstd[n];
+        double s = 0;
+        for (int i = 0; i < E; i++) s += (double)w[i] * dy[i] * xr[i];
+        real c = (real)(s * r * r * r / E);
+        real *d = dx + (size_t)n * E;
+        for (int i = 0; i < E; i++) d[i] += r * w[i] * dy[i] - xr[i] * c;
+    }
+#pragma omp parallel
+    {
+        int nt = omp_get_num_threads(), id = omp_get_thread_num();
+        int c0 = (int)((long)E * id / nt), c1 = (int)((long)E * (id + 1) / nt);
+        for (int n = 0; n < N; n++) {
+            const real *xr = x + (size_t)n * E, *dy = dout + (size_t)n * E;
+            real r = rstd[n];
+            for (int i = c0; i < c1; i++) dw[i] += dy[i] * xr[i] * r;
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- matmul (nn.Linear) */
+
+void matmul_forward(real *out, const real *x, const real *w, const real *b, int N, int I, int O) {
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < O; o++) {
+            real s = dot(x + (size_t)n * I, w + (size_t)o * I, I);
+            out[(size_t)n * O + o] = b ? s + b[o] : s;
+        }
+}
+
+void matmul_backward(real *dx, real *dw, real *db, const real *dout, const real *x, const real *w, int N, int I,
+                     int O) {
+    if (dx) { /* dx[n] += sum_o dout[n,o] W[o] */
+#pragma omp parallel for schedule(static)
+        for (int n = 0; n < N; n++)
+            for (int o = 0; o < O; o++) axpy(dx + (size_t)n * I, dout[(size_t)n * O + o], w + (size_t)o * I, I);
+    }
+    /* dW[o] += sum_n dout[n,o] x[n];  db[o] += sum_n dout[n,o] */
+#pragma omp parallel for schedule(static)
+    for (int o = 0; o < O; o++) {
+        real bsum = 0;
+        for (int n = 0; n < N; n++) {
+            real g = dout[(size_t)n * O + o];
+            bsum += g;
+            axpy(dw + (size_t)o * I, g, x + (size_t)n * I, I);
+        }
+        if (db) db[o] += bsum;
+    }
+}
+
+/* ---------------------------------------------------------------- rope */
+
+void rope_forward(real *x, const int *pos, const real *cos_t, const real *sin_t, int N, int H, int D) {
+    int half = D / 2;
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++) {
+        const real *c = cos_t + (size_t)pos[n] * half, *s = sin_t + (size_t)pos[n] * half;
+        for (int h = 0; h < H; h++) {
+            real *v = x + (size_t)n * H * D + (size_t)h * D;
+            for (int i = 0; i < half; i++) {
+                real x1 = v[i], x2 = v[i + half];
+                v[i] = x1 * c[i] - x2 * s[i];
+                v[i + half] = x2 * c[i] + x1 * s[i];
+            }
+        }
+    }
+}
+
+void rope_backward(real *dx, const int *pos, const real *cos_t, const real *sin_t, int N, int H, int D) {
+    int half = D / 2;
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++) {
+        const real *c = cos_t + (size_t)pos[n] * half, *s = sin_t + (size_t)pos[n] * half;
+        for (int h = 0; h < H; h++) {
+            real *v = dx + (size_t)n * H * D + (size_t)h * D;
+            for (int i = 0; i < half; i++) {
+                real d1 = v[i], d2 = v[i + half];
+                v[i] = d1 * c[i] + d2 * s[i];
+                v[i + half] = d2 * c[i] - d1 * s[i];
+            }
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- attention */
+
+static inline int visible(const int *seg, size_t n_query, size_t n_key) {
+    return n_key == n_query || (seg[n_query] >= 0 && seg[n_key] == seg[n_query]);
+}
+
+void attention_forward(real *out, real *lse, const real *q, const real *k, const real *v, const int *seg, int B,
+                       int T, int nh, int nkv, int D, real *buf) {
+    int Hq = nh * D, Hkv = nkv * D, group = nh / nkv;
+    real scale = (real)(1.0 / sqrt((double)D));
+#pragma omp parallel for collapse(3) schedule(dynamic, 8)
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < nh; h++)
+            for (int t = 0; t < T; t++) {
+                real *s = buf + (size_t)omp_get_thread_num() * T;
+                size_t n = (size_t)b * T + t;
+                int kh = h / group;
+                const real *qv = q + n * Hq + (size_t)h * D;
+                real mx = -INFINITY;
+                for (int u = 0; u <= t; u++) {
+                    size_t m = (size_t)b * T + u;
+                    if (!visible(seg, n, m)) {
+                        s[u] = -INFINITY;
+                        continue;
+                    }
+                    s[u] = scale * dot(qv, k + m * Hkv + (size_t)kh * D, D);
+                    if (s[u] > mx) mx = s[u];
+                }
+                double sum = 0;
+                for (int u = 0; u <= t; u++) {
+                    real e = s[u] == -INFINITY ? 0 : (real)exp(s[u] - mx);
+                    s[u] = e;
+                    sum += e;
+                }
+                real inv = (real)(1.0 / sum);
+                real *o = out + n * Hq + (size_t)h * D;
+                memset(o, 0, (size_t)D * sizeof(real));
+                for (int u = 0; u <= t; u++)
+                    if (s[u] != 0) axpy(o, s[u] * inv, v + ((size_t)b * T + u) * Hkv + (size_t)kh * D, D);
+                lse[n * nh + h] = mx + (real)log(sum);
+            }
+}
+
+void attention_backward(real *dq, real *dk, real *dv, const real *dout, const real *out, const real *lse,
+                        const real *q, const real *k, const real *v, const int *seg, int B, int T, int nh, int nkv,
+                        int D) {
+    /* Recompute p = exp(s - lse). With Dt = dout_t . out_t:
+     * ds_u = p_u (dout_t . v_u - Dt); dq_t = scale sum_u ds_u k_u; dk_u += scale ds_u q_t; dv_u += p_u dout_t.
+     * One task per (sequence, kv head) owns every row it writes, so no two threads collide. */
+    int Hq = nh * D, Hkv = nkv * D, group = nh / nkv;
+    real scale = (real)(1.0 / sqrt((double)D));
+#pragma omp parallel for collapse(2) schedule(dynamic, 1)
+    for (int b = 0; b < B; b++)
+        for (int kh = 0; kh < nkv; kh++) {
+            for (int t = 0; t < T; t++) {
+                size_t n = (size_t)b * T + t;
+                memset(dk + n * Hkv + (size_t)kh * D, 0, (size_t)D * sizeof(real));
+                memset(dv + n * Hkv + (size_t)kh * D, 0, (size_t)D * sizeof(real));
+                for (int h = kh * group; h < (kh + 1) * group; h++)
+                    memset(dq + n * Hq + (size_t)h * D, 0, (size_t)D * sizeof(real));
+            }
+            for (int h = kh * group; h < (kh + 1) * group; h++)
+                for (int t = 0; t < T; t++) {
+                    size_t n = (size_t)b * T + t;
+                    const real *qv = q + n * Hq + (size_t)h * D, *go = dout + n * Hq + (size_t)h * D;
+                    real *gq = dq + n * Hq + (size_t)h * D;
+                    real Dt = dot(go, out + n * Hq + (size_t)h * D, D);
+                    real L = lse[n * nh + h];
+                    for (int u = 0; u <= t; u++) {
+                        size_t m = (size_t)b * T + u;
+                        if (!visible(seg, n, m)) continue;
+                        const real *kv = k + m * Hkv + (size_t)kh * D, *vv = v + m * Hkv + (size_t)kh * D;
+                        real p = (real)exp(scale * dot(qv, kv, D) - L);
+                        real ds = p * (dot(go, vv, D) - Dt);
+                        axpy(gq, scale * ds, kv, D);
+                        axpy(dk + m * Hkv + (size_t)kh * D, scale * ds, qv, D);
+                        axpy(dv + m * Hkv + (size_t)kh * D, p, go, D);
+                    }
+                }
+        }
+}
+
+/* ---------------------------------------------------------------- swiglu */
+
+void swiglu_forward(real *out, const real *g, const real *u, size_t n) {
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        real sig = (real)(1.0 / (1.0 + exp(-(double)g[i])));
+        out[i] = g[i] * sig * u[i];
+    }
+}
+
+void swiglu_backward(real *dg, real *du, const real *dout, const real *g, const real *u, size_t n) {
+    /* d/dg silu(g) = sig (1 + g (1 - sig)) */
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        real d = dout[i];
+        real sig = (real)(1.0 / (1.0 + exp(-(double)g[i])));
+        real gd = d * u[i] * sig * (1 + g[i] * (1 - sig));
+        du[i] = d * g[i] * sig;
+        dg[i] = gd;
+    }
+}
+
+/* ---------------------------------------------------------------- residual */
+
+void residual_forward(real *out, const real *a, const real *b, size_t n) {
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
+}
+
+/* ---------------------------------------------------------------- LM head + log-softmax */
+
+/* Collect the next (up to LMHEAD_CHUNK) rows that carry a target, starting at *next. */
+static int next_target_rows(const int *targets, int N, int *next, int *rows) {
+    int count = 0;
+    while (*next < N && count < LMHEAD_CHUNK) {
+        if (targets[*next] >= 0) rows[count++] = *next;
+        (*next)++;
+    }
+    return count;
+}
+
+static void chunk_logits(real *chunk, const real *x, const real *w, const int *rows, int count, int E, int V) {
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int r = 0; r < count; r++)
+        for (int v = 0; v < V; v++) chunk[(size_t)r * V + v] = dot(x + (size_t)rows[r] * E, w + (size_t)v * E, E);
+}
+
+void lmhead_logprob_forward(real *logp, real *lse, const real *x, const real *w, const int *targets, int N, int E,
+                            int V, real *chunk) {
+    for (int n = 0; n < N; n++) logp[n] = lse[n] = 0;
+    int rows[LMHEAD_CHUNK], next = 0, count;
+    while ((count = next_target_rows(targets, N, &next, rows)) > 0) {
+        chunk_logits(chunk, x, w, rows, count, E, V);
+#pragma omp parallel for schedule(static)
+        for (int r = 0; r < count; r++) {
+            const real *z = chunk + (size_t)r * V;
+            real mx = z[0];
+            for (int v = 1; v < V; v++) mx = z[v] > mx ? z[v] : mx;
+            double sum = 0;
+            for (int v = 0; v < V; v++) sum += exp((double)(z[v] - mx));
+            real L = mx + (real)log(sum);
+            lse[rows[r]] = L;
+            logp[rows[r]] = z[targets[rows[r]]] - L;
+        }
+    }
+}
+
+void lmhead_logprob_backward(real *dx, real *dw, const real *dlogp, const real *x, const real *w,
+                             const int *targets, const real *lse, int N, int E, int V, real *chunk) {
+    /* dlogp/dz_v = [v == y] - softmax(z)_v, so dz_v = dlogp * ([v == y] - exp(z_v - lse)). */
+    int rows[LMHEAD_CHUNK], next = 0, count;
+    while ((count = next_target_rows(targets, N, &next, rows)) > 0) {
+        chunk_logits(chunk, x, w, rows, count, E, V);
+#pragma omp parallel for schedule(static)
+        for (int r = 0; r < count; r++) {
+            int n = rows[r];
+            real *z = chunk + (size_t)r * V, g = dlogp[n], L = lse[n];
+            for (int v = 0; v < V; v++) z[v] = -g * (real)exp(z[v] - L);
+            z[targets[n]] += g;
+            real *d = dx + (size_t)n * E;
+            for (int v = 0; v < V; v++) axpy(d, z[v], w + (size_t)v * E, E);
+        }
+#pragma omp parallel for schedule(static)
+        for (int v = 0; v < V; v++)
+            for (int r = 0; r < count; r++) axpy(dw + (size_t)v * E, chunk[(size_t)r * V + v], x + (size_t)rows[r] * E, E);
+    }
+}

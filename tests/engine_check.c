@@ -1,0 +1,120 @@
+/* engine_check: one forward and backward of the engine on a batch, everything written out
+ * for an independent implementation to compare (tests/test_oracle.py).
+ *
+ *   engine_check --model DIR --data ROWS.jsonl --out RESULT.safetensors
+ *                [--loss ce | rowsum:w0,w1,...] [--threads N] [--no-logits] [--report-memory]
+ *
+ * ce: Hugging Face's causal-LM loss, the mean of -logp over scored tokens.
+ * rowsum: sum over sequences j of w_j * (sum of logp over j's scored tokens), the shape
+ *         every preference loss reduces to once dLoss/d(sequence logp) is known.
+ * RESULT holds "loss" [1], "logp" [B, T], "logits" [B, T, V] and "grad.<HF name>" for
+ * every parameter. */
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "data.h"
+#include "model.h"
+#include "model_io.h"
+#include "safetensors.h"
+
+int main(int argc, char **argv) {
+    const char *model_dir = NULL, *data = NULL, *out = NULL, *loss = "ce";
+    int threads = 0, logits = 1, report = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--model") && i + 1 < argc) model_dir = argv[++i];
+        else if (!strcmp(argv[i], "--data") && i + 1 < argc) data = argv[++i];
+        else if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
+        else if (!strcmp(argv[i], "--loss") && i + 1 < argc) loss = argv[++i];
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--no-logits")) logits = 0;
+        else if (!strcmp(argv[i], "--report-memory")) report = 1;
+        else die("engine_check: unknown argument %s", argv[i]);
+    }
+    if (!model_dir || !data || !out) die("usage: engine_check --model DIR --data ROWS.jsonl --out RESULT.safetensors");
+    if (threads > 0) omp_set_num_threads(threads);
+
+    ModelConfig cfg;
+    char *cfg_path = path_join(model_dir, "config.json");
+    config_load_file(&cfg, cfg_path);
+    TokenizedRows rows;
+    tokenized_rows_load(&rows, data, cfg.vocab_size);
+    int T = 0;
+    for (int i = 0; i < rows.n_rows; i++) T = MAX(T, tokenized_row_len(&rows, i));
+    RunShape shape = {.batch = rows.n_rows * rows_seqs_per_row(rows.kind), .seq_len = T,
+                      .threads = omp_get_max_threads(), .train = 1};
+
+#pragma omp parallel
+    { /* start the thread pool before measuring the baseline: its stacks are not the arena's */ }
+    size_t baseline = rss_now_bytes();
+    Model m;
+    model_create(&m, &cfg, &shape);
+    model_load_safetensors(&m, model_dir);
+    batch_fill(&m, &rows, 0, rows.n_rows);
+    Batch *b = &m.batch;
+    int N = b->B * b->T;
+
+    model_forward(&m, 1);
+    double L = 0;
+    if (!strcmp(loss, "ce")) {
+        int count = 0;
+        for (int n = 0; n < N; n++) count += b->targets[n] >= 0;
+        for (int n = 0; n < N; n++) {
+            b->dlogp[n] = b->targets[n] >= 0 ? -1.0f / (float)count : 0.0f;
+            L -= b->targets[n] >= 0 ? b->logp[n] / count : 0.0;
+        }
+    } else if (!strncmp(loss, "rowsum:", 7)) {
+        const char *p = loss + 7;
+        for (int j = 0; j < b->B; j++) {
+            char *end;
+            double w = strtod(p, &end);
+            if (end == p) die("engine_check: --loss rowsum needs %d weights", b->B);
+            p = *end == ',' ? end + 1 : end;
+            for (int t = 0; t < b->T; t++) {
+                size_t n = (size_t)j * b->T + t;
+                b->dlogp[n] = b->targets[n] >= 0 ? (float)w : 0.0f;
+                L += b->targets[n] >= 0 ? w * b->logp[n] : 0.0;
+            }
+        }
+    } else {
+        die("engine_check: unknown --loss %s", loss);
+    }
+    model_zero_grad(&m);
+    model_backward(&m);
+    if (report) {
+        size_t peak = rss_peak_bytes();
+        printf("memory: plan %zu baseline %zu peak %zu\n", m.arena.plan.total, baseline, peak);
+    }
+
+    /* everything out, with Hugging Face names for the gradients */
+    int cap = P_KINDS * cfg.n_layers + 8, n = 0;
+    StWriteTensor *t = xcalloc((size_t)cap, sizeof *t);
+    char **names = xcalloc((size_t)cap, sizeof *names);
+    float lossf = (float)L;
+    t[n++] = (StWriteTensor){"loss", 1, {1}, &lossf};
+    t[n++] = (StWriteTensor){"logp", 2, {b->B, b->T}, b->logp};
+    float *lg = NULL;
+    if (logits) {
+        lg = xmalloc(sizeof(float) * (size_t)N * cfg.vocab_size);
+        model_logits(&m, 1, lg);
+        t[n++] = (StWriteTensor){"logits", 3, {b->B, b->T, cfg.vocab_size}, lg};
+    }
+    for (int k = 0; k < P_KINDS; k++) {
+        const ParamInfo *p = &m.info[k];
+        if (!p->present) continue;
+        for (int l = 0; l < (p->per_layer ? cfg.n_layers : 1); l++) {
+            char name[160];
+            param_name((ParamKind)k, l, name, sizeof name);
+            names[n] = xsprintf("grad.%s", name);
+            t[n] = (StWriteTensor){names[n], p->ndim, {(int64_t)p->rows, (int64_t)p->cols},
+                                   param_ptr(&m, m.grads, (ParamKind)k, l)};
+            n++;
+        }
+    }
+    st_write_file(out, t, n, ST_F32);
+    free(lg);
+    model_destroy(&m);
+    return 0;
+}
