@@ -1,4 +1,7 @@
-# Build: make (the ./train binary); make test; make bench; make run (the main job).
+# make            build ./train
+# make test       the README's test command: installs missing Debian packages, builds, runs every test
+# make run        the main job on the default model and sample data
+# make bench      measurements (speed, memory against the plan); never part of the tests
 CC      ?= gcc
 CFLAGS  ?= -O3 -march=native -fopenmp -std=c11 -Wall -Wextra -Wno-unused-parameter -g
 CPPFLAGS = -D_GNU_SOURCE -Iinclude $(shell pkg-config --cflags libcjson 2>/dev/null || echo -I/usr/include/cjson)
@@ -8,11 +11,7 @@ LIB_SRC  = $(filter-out src/train.c,$(wildcard src/*.c))
 LIB_OBJ  = $(LIB_SRC:src/%.c=build/%.o)
 HEADERS  = $(wildcard include/*.h)
 
-# Debian packages the build and the tests need (installed by `make deps`, as root or via sudo).
-BUILD_DEPS = gcc make pkg-config libcjson-dev libstb-dev
-TEST_DEPS  = python3 python3-numpy python3-torch
-
-.PHONY: all deps test-deps test bench run clean
+.PHONY: all deps test bench run clean
 all: train
 
 train: build/train.o build/libtrainer.a
@@ -27,7 +26,7 @@ build/%.o: src/%.c $(HEADERS) | build
 build:
 	mkdir -p build
 
-# Test programs linked against the same library.
+# Test programs, linked against the same library.
 build/engine_check: tests/engine_check.c build/libtrainer.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -42,21 +41,15 @@ build/asan/train: $(wildcard src/*.c) $(HEADERS)
 	  -o $@ $(wildcard src/*.c) $(LDLIBS)
 
 deps:
-	@./scripts/install-deps.sh $(BUILD_DEPS)
+	@./scripts/install-deps.sh gcc make pkg-config libc6-dev libcjson-dev libstb-dev
 
-test-deps:
-	@./scripts/install-deps.sh $(BUILD_DEPS) $(TEST_DEPS)
+test:
+	@./scripts/test.sh
 
-test: test-deps
-	$(MAKE) train build/engine_check build/test_ops_fd build/asan/train
-	@./tests/run.sh
-
-bench: deps
-	$(MAKE) train build/engine_check
+bench: deps train build/engine_check
 	@./scripts/bench.sh
 
-run: deps
-	$(MAKE) train
+run:
 	@./scripts/main-job.sh
 
 clean:

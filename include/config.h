@@ -16,14 +16,14 @@ typedef struct {
     int ffn_dim;        /* intermediate_size, F */
     int vocab_size;     /* embedding rows, V */
     int max_pos;        /* max_position_embeddings (informational) */
-    float rope_theta;
-    float norm_eps;     /* rms_norm_eps */
+    double rope_theta;
+    double norm_eps;    /* rms_norm_eps */
     int qkv_bias;       /* Qwen2: always; Llama: attention_bias */
     int tie_embeddings; /* lm_head shares embed_tokens */
     RopeScaling rope_scaling;
-    float rope_factor, rope_low_freq_factor, rope_high_freq_factor;
+    double rope_factor, rope_low_freq_factor, rope_high_freq_factor;
     int rope_orig_max_pos;
-    float init_std;     /* initializer_range, for models made from scratch */
+    double init_std;    /* initializer_range, for models made from scratch */
     int bos_token_id, eos_token_id; /* -1 when absent */
     cJSON *source;      /* the parsed config.json, kept so checkpoints write it back whole */
 } ModelConfig;

@@ -105,6 +105,9 @@ float *param_ptr(const Model *m, float *base, ParamKind kind, int layer);
 /* Hugging Face initialisation: weights ~ N(0, initializer_range), biases 0, norms 1. */
 void model_init_random(Model *m, uint64_t seed);
 
+/* Whether the plan has room for a forward that keeps nothing (keep=0): inference-only
+ * runs, and training runs that forward a frozen reference. */
+int model_has_inference(const RunShape *s);
 /* Run on m->batch. keep=1 stores activations for model_backward (needs shape.train). */
 void model_forward(Model *m, int keep);
 /* Gradients of sum_n dlogp[n] * logp[n], ADDED into m->grads. */

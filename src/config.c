@@ -89,11 +89,11 @@ void config_from_json(ModelConfig *c, const cJSON *j, const char *where) {
     }
     if (c->head_dim % 2 != 0) die("%s: head_dim (%d) must be even for RoPE", where, c->head_dim);
 
-    c->rope_theta = (float)get_num(j, "rope_theta", 0, 10000.0, where);
+    c->rope_theta = get_num(j, "rope_theta", 0, 10000.0, where);
     if (!(c->rope_theta > 0)) die("%s: \"rope_theta\" must be positive", where);
-    c->norm_eps = (float)get_num(j, "rms_norm_eps", 0, 1e-6, where);
+    c->norm_eps = get_num(j, "rms_norm_eps", 0, 1e-6, where);
     if (!(c->norm_eps > 0)) die("%s: \"rms_norm_eps\" must be positive", where);
-    c->init_std = (float)get_num(j, "initializer_range", 0, 0.02, where);
+    c->init_std = get_num(j, "initializer_range", 0, 0.02, where);
     c->tie_embeddings = get_bool(j, "tie_word_embeddings", 0, where);
     /* Qwen2Attention hard-codes bias=True on q/k/v; Llama reads attention_bias. */
     c->qkv_bias = c->arch == ARCH_QWEN2 ? 1 : get_bool(j, "attention_bias", 0, where);
@@ -123,12 +123,12 @@ void config_from_json(ModelConfig *c, const cJSON *j, const char *where) {
             c->rope_scaling = ROPE_SCALING_NONE;
         } else if (strcmp(t->valuestring, "linear") == 0) {
             c->rope_scaling = ROPE_SCALING_LINEAR;
-            c->rope_factor = (float)get_num(rs, "factor", 1, 0, where);
+            c->rope_factor = get_num(rs, "factor", 1, 0, where);
         } else if (strcmp(t->valuestring, "llama3") == 0) {
             c->rope_scaling = ROPE_SCALING_LLAMA3;
-            c->rope_factor = (float)get_num(rs, "factor", 1, 0, where);
-            c->rope_low_freq_factor = (float)get_num(rs, "low_freq_factor", 1, 0, where);
-            c->rope_high_freq_factor = (float)get_num(rs, "high_freq_factor", 1, 0, where);
+            c->rope_factor = get_num(rs, "factor", 1, 0, where);
+            c->rope_low_freq_factor = get_num(rs, "low_freq_factor", 1, 0, where);
+            c->rope_high_freq_factor = get_num(rs, "high_freq_factor", 1, 0, where);
             c->rope_orig_max_pos = get_int(rs, "original_max_position_embeddings", 1, 0, where);
             if (!(c->rope_high_freq_factor > c->rope_low_freq_factor) || c->rope_orig_max_pos <= 0)
                 die("%s: rope_scaling llama3 needs high_freq_factor > low_freq_factor and a positive "
@@ -232,22 +232,21 @@ void config_rope_inv_freq(const ModelConfig *c, float *inv_freq) {
     for (int i = 0; i < half; i++) {
         /* transformers: 1 / base ** (arange(0, D, 2).float() / D), all in fp32 */
         float expo = (float)(2 * i) / (float)c->head_dim;
-        float f = 1.0f / powf(c->rope_theta, expo);
+        float f = 1.0f / powf((float)c->rope_theta, expo);
         if (c->rope_scaling == ROPE_SCALING_LINEAR) {
-            f = f / c->rope_factor;
+            f = f / (float)c->rope_factor;
         } else if (c->rope_scaling == ROPE_SCALING_LLAMA3) {
-            float old_ctx = (float)c->rope_orig_max_pos;
-            float low_wavelen = old_ctx / c->rope_low_freq_factor;
-            float high_wavelen = old_ctx / c->rope_high_freq_factor;
+            float factor = (float)c->rope_factor, lo = (float)c->rope_low_freq_factor,
+                  hi = (float)c->rope_high_freq_factor, old_ctx = (float)c->rope_orig_max_pos;
+            float low_wavelen = old_ctx / lo, high_wavelen = old_ctx / hi;
             float wavelen = 2.0f * (float)M_PI / f;
             if (wavelen < high_wavelen) {
                 /* high frequency: unchanged */
             } else if (wavelen > low_wavelen) {
-                f = f / c->rope_factor;
-            } else {
-                float s = (old_ctx / wavelen - c->rope_low_freq_factor) /
-                          (c->rope_high_freq_factor - c->rope_low_freq_factor);
-                f = (1.0f - s) * f / c->rope_factor + s * f;
+                f = f / factor; /* low frequency: scaled down */
+            } else {            /* in between: a smooth blend of the two */
+                float s = (old_ctx / wavelen - lo) / (hi - lo);
+                f = (1.0f - s) * f / factor + s * f;
             }
         }
         inv_freq[i] = f;

@@ -140,11 +140,14 @@ static void layout(Model *m, ArenaPlan *plan) {
         carve_forward_temps(&cv[REGION_SCRATCH], &m->keep, c, N, s->threads, s->seq_len);
         carve_backward(&cv[REGION_SCRATCH], &m->bwd, c, N);
     }
-    /* The inference / reference forward reuses scratch from its start. */
-    Carver inf = {cv[REGION_SCRATCH].base, 0};
-    carve_forward(&inf, &m->infer, c, N, 1, s->threads, s->seq_len);
-    carve_forward_temps(&inf, &m->infer, c, N, s->threads, s->seq_len);
-    if (inf.used > cv[REGION_SCRATCH].used) cv[REGION_SCRATCH].used = inf.used;
+    /* A forward that keeps nothing (eval, or the frozen reference's forward before the
+     * policy's) reuses scratch from its start; a run that never does one plans no room. */
+    if (model_has_inference(s)) {
+        Carver inf = {cv[REGION_SCRATCH].base, 0};
+        carve_forward(&inf, &m->infer, c, N, 1, s->threads, s->seq_len);
+        carve_forward_temps(&inf, &m->infer, c, N, s->threads, s->seq_len);
+        if (inf.used > cv[REGION_SCRATCH].used) cv[REGION_SCRATCH].used = inf.used;
+    }
 
     Carver *b = &cv[REGION_BATCH];
     size_t half = (size_t)c->head_dim / 2;
@@ -238,8 +241,11 @@ static LayerBufs layer_bufs(const Model *m, int l, int keep) {
     return b;
 }
 
+int model_has_inference(const RunShape *s) { return !s->train || s->ref != REF_NONE; }
+
 void model_forward(Model *m, int keep) {
     if (keep && !m->shape.train) die("internal: forward with kept activations on an inference-only model");
+    if (!keep && !model_has_inference(&m->shape)) die("internal: this run planned no room for a forward without keeping");
     const ModelConfig *c = &m->cfg;
     const Batch *bt = &m->batch;
     const ForwardBufs *f = keep ? &m->keep : &m->infer;

@@ -121,6 +121,8 @@ static int stage_eval(const Options *o) {
         T = MAX(T, len);
     }
     RunShape shape = stage_shape(o, pref, T);
+#pragma omp parallel
+    { /* start the thread pool first: its stacks belong to the baseline, not the arena */ }
     size_t baseline = rss_now_bytes();
     Model m;
     model_create(&m, &src.cfg, &shape);

@@ -3,6 +3,7 @@
  *
  *   engine_check --model DIR --data ROWS.jsonl --out RESULT.safetensors
  *                [--loss ce | rowsum:w0,w1,...] [--threads N] [--no-logits] [--report-memory]
+ *   engine_check --init CONFIG.json --random-batch B,T --repeat K [--threads N]   (benchmark)
  *
  * ce: Hugging Face's causal-LM loss, the mean of -logp over scored tokens.
  * rowsum: sum over sequences j of w_j * (sum of logp over j's scored tokens), the shape
@@ -15,14 +16,68 @@
 #include <string.h>
 
 #include "common.h"
+#include "rng.h"
 #include "data.h"
 #include "model.h"
 #include "model_io.h"
 #include "safetensors.h"
 
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Forward + backward on a random batch of a randomly initialised model, `repeat` times:
+ * median seconds, tokens/s, and the arena plan next to the measured peak RSS. */
+static int benchmark(const char *config_path, int B, int T, int repeat) {
+    if (B <= 0 || T <= 1 || repeat <= 0) die("engine_check: --init needs --random-batch B,T and --repeat K");
+    ModelConfig cfg;
+    config_load_file(&cfg, config_path);
+    RunShape shape = {.batch = B, .seq_len = T, .threads = omp_get_max_threads(), .train = 1};
+#pragma omp parallel
+    { }
+    size_t baseline = rss_now_bytes();
+    Model m;
+    model_create(&m, &cfg, &shape);
+    model_init_random(&m, 1);
+    Rng rng;
+    rng_seed(&rng, 2);
+    Batch *b = &m.batch;
+    b->B = B, b->T = T;
+    int N = B * T;
+    for (int n = 0; n < N; n++) {
+        b->tokens[n] = (int)(rng_next(&rng) % (uint64_t)cfg.vocab_size);
+        b->pos[n] = n % T;
+        b->seg[n] = 0;
+    }
+    for (int n = 0; n < N; n++) b->targets[n] = n % T == T - 1 ? -1 : b->tokens[n + 1];
+    for (int n = 0; n < N; n++) b->dlogp[n] = b->targets[n] >= 0 ? -1.0f / (float)(N - B) : 0.0f;
+    double *secs = xmalloc(sizeof(double) * (size_t)repeat);
+    for (int r = 0; r < repeat; r++) {
+        double t0 = now_seconds();
+        model_zero_grad(&m);
+        model_forward(&m, 1);
+        model_backward(&m);
+        secs[r] = now_seconds() - t0;
+    }
+    qsort(secs, (size_t)repeat, sizeof *secs, cmp_double);
+    double med = secs[repeat / 2];
+    size_t peak = rss_peak_bytes();
+    double over = (double)peak - (double)baseline - (double)m.arena.plan.total;
+    printf("forward+backward %d x %d tokens, %d threads: median %.3f s (min %.3f, max %.3f over %d), %.0f tokens/s\n",
+           B, T, omp_get_max_threads(), med, secs[0], secs[repeat - 1], repeat, N / med);
+    printf("memory: arena plan %s, baseline %s, peak RSS %s: peak - baseline - plan = %+.2f%% of the plan\n",
+           fmt_bytes((double)m.arena.plan.total), fmt_bytes((double)baseline), fmt_bytes((double)peak),
+           100.0 * over / (double)m.arena.plan.total);
+    free(secs);
+    model_destroy(&m);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     const char *model_dir = NULL, *data = NULL, *out = NULL, *loss = "ce";
-    int threads = 0, logits = 1, report = 0;
+    const char *init = NULL;
+    int threads = 0, logits = 1, report = 0, rb = 0, rt = 0, repeat = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--model") && i + 1 < argc) model_dir = argv[++i];
         else if (!strcmp(argv[i], "--data") && i + 1 < argc) data = argv[++i];
@@ -31,10 +86,14 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--no-logits")) logits = 0;
         else if (!strcmp(argv[i], "--report-memory")) report = 1;
+        else if (!strcmp(argv[i], "--init") && i + 1 < argc) init = argv[++i];
+        else if (!strcmp(argv[i], "--random-batch") && i + 1 < argc) sscanf(argv[++i], "%d,%d", &rb, &rt);
+        else if (!strcmp(argv[i], "--repeat") && i + 1 < argc) repeat = atoi(argv[++i]);
         else die("engine_check: unknown argument %s", argv[i]);
     }
-    if (!model_dir || !data || !out) die("usage: engine_check --model DIR --data ROWS.jsonl --out RESULT.safetensors");
     if (threads > 0) omp_set_num_threads(threads);
+    if (init) return benchmark(init, rb, rt, repeat);
+    if (!model_dir || !data || !out) die("usage: engine_check --model DIR --data ROWS.jsonl --out RESULT.safetensors");
 
     ModelConfig cfg;
     char *cfg_path = path_join(model_dir, "config.json");

@@ -215,6 +215,10 @@ def run_variant(name, cfg, dtype="F32", shards=1, kind="sft", loss="ce", seed=0)
         out = os.path.join(tmp, "out.safetensors")
         subprocess.run([ENGINE, "--model", mdir, "--data", data, "--out", out, "--loss", loss_arg], check=True)
         C, _ = st_numpy.read(out)
+        # the user-facing stage on the same rows: one JSON line per row with summed log-probs
+        ev = subprocess.run([os.path.join(ROOT, "train"), "--stage", "eval", "--model", mdir, "--data", data,
+                             "--batch-size", "3"], check=True, capture_output=True, text=True)
+        eval_rows = [json.loads(line) for line in ev.stdout.splitlines()]
 
     # torch side, float64, on exactly the values the C program loaded
     P = {k: torch.tensor(v.astype(np.float64), requires_grad=True) for k, v in rounded(P32, dtype).items()}
@@ -257,6 +261,21 @@ def run_variant(name, cfg, dtype="F32", shards=1, kind="sft", loss="ce", seed=0)
     compare("logp", C["logp"], tok_logp.detach().numpy())
     for k, p in P.items():
         compare(k, C["grad." + k], p.grad.numpy())
+    # --stage eval: per-row sums and token counts (batches of 3 rows, so padding differs)
+    sums = tok_logp.detach().sum(1).numpy()
+    counts = scored.sum(1).numpy()
+    if kind == "sft":
+        got = np.array([r["logp"] for r in eval_rows])
+        want, n_ok = sums, all(r["tokens"] == counts[i] for i, r in enumerate(eval_rows))
+    else:
+        R = len(rows)
+        got = np.array([[r["chosen_logp"], r["rejected_logp"]] for r in eval_rows])
+        want = np.stack([sums[:R], sums[R:]], 1)
+        n_ok = all(r["chosen_tokens"] == counts[i] and r["rejected_tokens"] == counts[R + i]
+                   for i, r in enumerate(eval_rows))
+    compare("eval row logp", got, want)
+    if not n_ok or len(eval_rows) != len(rows):
+        errors["eval token counts"] = float("inf")
     worst = max(errors.values())
     ok = worst < TOL and np.isfinite(worst)
     print(f"{'PASS' if ok else 'FAIL'}: oracle {name}: worst relative error {worst:.2e} (tolerance {TOL:g})")

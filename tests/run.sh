@@ -1,0 +1,36 @@
+#!/bin/sh
+# Runs every test; each prints one "PASS: ..." or "FAIL: ..." line per check. A test
+# program that crashes, exits non-zero without a FAIL line, or checks nothing counts as a
+# failure of its own. Ends with the summary line "N passed, N failed".
+cd "$(dirname "$0")/.." || exit 1
+PY=/usr/bin/python3   # Debian's python3, the one that sees python3-torch
+log=$(mktemp)
+trap 'rm -f "$log" "$log.one"' EXIT
+
+run() { # name, command...
+    name=$1; shift
+    echo "== $name"
+    "$@" >"$log.one" 2>&1
+    status=$?
+    cat "$log.one"
+    cat "$log.one" >>"$log"
+    checks=$(grep -c -E '^(PASS|FAIL):' "$log.one")
+    fails=$(grep -c '^FAIL:' "$log.one")
+    if [ "$status" -ne 0 ] && [ "$fails" -eq 0 ]; then
+        echo "FAIL: $name exited with status $status" | tee -a "$log"
+    elif [ "$checks" -eq 0 ]; then
+        echo "FAIL: $name ran no checks" | tee -a "$log"
+    fi
+}
+
+run "finite differences (double precision, C)" ./build/test_ops_fd
+run "PyTorch oracle" $PY tests/test_oracle.py
+run "bad input" $PY tests/test_bad_inputs.py
+run "weights in and out" $PY tests/test_weights_io.py
+run "arena plan and defaults" $PY tests/test_plan.py
+run "peak memory against the plan" $PY tests/test_memory.py
+
+passed=$(grep -c '^PASS:' "$log")
+failed=$(grep -c '^FAIL:' "$log")
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

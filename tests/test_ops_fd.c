@@ -1,0 +1,243 @@
+/* Finite-difference check of every operation's backward, in double precision: ops.c is
+ * compiled here with -DOPS_DOUBLE. For an op y = f(x) and a random r, the scalar
+ * L = sum r * y has dL/dx from the op's backward (fed dout = r) and from central
+ * differences; they must agree to 1e-6 relative. Also checks attention's masking by
+ * meaning: a packed sequence equals its segments run one by one, and padding changes
+ * nothing for real tokens. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops.h"
+
+static int fails = 0;
+static unsigned long long rs = 88172645463325252ull;
+static double urand(void) { /* xorshift64*, uniform in (-1, 1) */
+    rs ^= rs >> 12, rs ^= rs << 25, rs ^= rs >> 27;
+    return (double)((rs * 2685821657736338717ull) >> 11) / 9007199254740992.0 * 2 - 1;
+}
+static double *rnd(size_t n, double scale) {
+    double *a = malloc(n * sizeof *a);
+    for (size_t i = 0; i < n; i++) a[i] = urand() * scale;
+    return a;
+}
+static double *zeros(size_t n) { return calloc(n, sizeof(double)); }
+static double *copy(const double *a, size_t n) {
+    double *b = malloc(n * sizeof *b);
+    memcpy(b, a, n * sizeof *b);
+    return b;
+}
+
+/* The loss as a function of the inputs; fd() perturbs one input array in place. */
+typedef double (*LossFn)(void *ctx);
+static double fd_check(const char *what, LossFn loss, void *ctx, double *x, size_t n, const double *analytic) {
+    double h = 1e-5, worst = 0, scale = 0;
+    for (size_t i = 0; i < n; i++) {
+        double keep = x[i];
+        x[i] = keep + h;
+        double lp = loss(ctx);
+        x[i] = keep - h;
+        double lm = loss(ctx);
+        x[i] = keep;
+        double num = (lp - lm) / (2 * h);
+        worst = fmax(worst, fabs(num - analytic[i]));
+        scale = fmax(scale, fabs(num));
+    }
+    double rel = worst / (scale + 1e-12);
+    int ok = rel < 1e-6 && scale > 0;
+    printf("%s: finite differences %s: relative error %.2e\n", ok ? "PASS" : "FAIL", what, rel);
+    fails += !ok;
+    return rel;
+}
+static double weighted(const double *r, const double *y, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += r[i] * y[i];
+    return s;
+}
+
+/* ------------------------------------------------------------ embedding */
+typedef struct { int N, E, V; int *tok; double *table, *out, *r; } EmbCtx;
+static double emb_loss(void *p) {
+    EmbCtx *c = p;
+    embedding_forward(c->out, c->tok, c->table, c->N, c->E);
+    return weighted(c->r, c->out, (size_t)c->N * c->E);
+}
+static void check_embedding(void) {
+    EmbCtx c = {6, 5, 4, NULL, NULL, NULL, NULL};
+    int tok[6] = {1, 3, 1, 0, 3, 3};
+    c.tok = tok;
+    c.table = rnd(20, 1), c.out = zeros(30), c.r = rnd(30, 1);
+    double *g = zeros(20);
+    embedding_backward(g, c.r, tok, c.N, c.E);
+    fd_check("embedding (repeated tokens)", emb_loss, &c, c.table, 20, g);
+}
+
+/* ------------------------------------------------------------ rmsnorm */
+typedef struct { int N, E; double *x, *w, *out, *rstd, *r; } NormCtx;
+static double norm_loss(void *p) {
+    NormCtx *c = p;
+    rmsnorm_forward(c->out, c->rstd, c->x, c->w, c->N, c->E, 1e-5);
+    return weighted(c->r, c->out, (size_t)c->N * c->E);
+}
+static void check_rmsnorm(void) {
+    NormCtx c = {3, 7, rnd(21, 2), rnd(7, 1), zeros(21), zeros(3), rnd(21, 1)};
+    double *gx = zeros(21), *gw = zeros(7);
+    norm_loss(&c);
+    rmsnorm_backward(gx, gw, c.r, c.x, c.w, c.rstd, c.N, c.E);
+    fd_check("rmsnorm dx", norm_loss, &c, c.x, 21, gx);
+    fd_check("rmsnorm dw", norm_loss, &c, c.w, 7, gw);
+}
+
+/* ------------------------------------------------------------ matmul */
+typedef struct { int N, I, O; double *x, *w, *b, *out, *r; } MmCtx;
+static double mm_loss(void *p) {
+    MmCtx *c = p;
+    matmul_forward(c->out, c->x, c->w, c->b, c->N, c->I, c->O);
+    return weighted(c->r, c->out, (size_t)c->N * c->O);
+}
+static void check_matmul(void) {
+    MmCtx c = {4, 5, 3, rnd(20, 1), rnd(15, 1), rnd(3, 1), zeros(12), rnd(12, 1)};
+    double *gx = zeros(20), *gw = zeros(15), *gb = zeros(3);
+    matmul_backward(gx, gw, gb, c.r, c.x, c.w, c.N, c.I, c.O);
+    fd_check("matmul dx", mm_loss, &c, c.x, 20, gx);
+    fd_check("matmul dw", mm_loss, &c, c.w, 15, gw);
+    fd_check("matmul db", mm_loss, &c, c.b, 3, gb);
+}
+
+/* ------------------------------------------------------------ rope */
+typedef struct { int N, H, D; int *pos; double *cos_t, *sin_t, *x, *y, *r; } RopeCtx;
+static double rope_loss(void *p) {
+    RopeCtx *c = p;
+    size_t n = (size_t)c->N * c->H * c->D;
+    memcpy(c->y, c->x, n * sizeof(double));
+    rope_forward(c->y, c->pos, c->cos_t, c->sin_t, c->N, c->H, c->D);
+    return weighted(c->r, c->y, n);
+}
+static void check_rope(void) {
+    int N = 5, H = 2, D = 6, pos[5] = {0, 1, 2, 0, 4};
+    double cos_t[5 * 3], sin_t[5 * 3];
+    for (int p = 0; p < 5; p++)
+        for (int i = 0; i < 3; i++) {
+            double a = p * pow(10000.0, -2.0 * i / D);
+            cos_t[p * 3 + i] = cos(a), sin_t[p * 3 + i] = sin(a);
+        }
+    size_t n = (size_t)N * H * D;
+    RopeCtx c = {N, H, D, pos, cos_t, sin_t, rnd(n, 1), zeros(n), rnd(n, 1)};
+    double *g = copy(c.r, n);
+    rope_backward(g, pos, cos_t, sin_t, N, H, D);
+    fd_check("rope", rope_loss, &c, c.x, n, g);
+}
+
+/* ------------------------------------------------------------ attention */
+typedef struct { int B, T, nh, nkv, D; int *seg; double *q, *k, *v, *out, *lse, *buf, *r; } AttCtx;
+static double att_loss(void *p) {
+    AttCtx *c = p;
+    attention_forward(c->out, c->lse, c->q, c->k, c->v, c->seg, c->B, c->T, c->nh, c->nkv, c->D, c->buf);
+    return weighted(c->r, c->out, (size_t)c->B * c->T * c->nh * c->D);
+}
+static void check_attention(void) {
+    /* two sequences: the first packs two segments, the second is padded at the end */
+    int B = 2, T = 6, nh = 4, nkv = 2, D = 4;
+    int seg[12] = {0, 0, 0, 1, 1, 1, 0, 0, 0, 0, -1, -1};
+    size_t nq = (size_t)B * T * nh * D, nk = (size_t)B * T * nkv * D;
+    AttCtx c = {B, T, nh, nkv, D, seg, rnd(nq, 1), rnd(nk, 1), rnd(nk, 1), zeros(nq), zeros((size_t)B * T * nh),
+                zeros(64 * (size_t)T), rnd(nq, 1)};
+    double *gq = zeros(nq), *gk = zeros(nk), *gv = zeros(nk);
+    att_loss(&c);
+    attention_backward(gq, gk, gv, c.r, c.out, c.lse, c.q, c.k, c.v, seg, B, T, nh, nkv, D);
+    fd_check("attention dq (GQA 2, packed and padded)", att_loss, &c, c.q, nq, gq);
+    fd_check("attention dk", att_loss, &c, c.k, nk, gk);
+    fd_check("attention dv", att_loss, &c, c.v, nk, gv);
+
+    /* Meaning of the mask: run segment 1 of sequence 0 (tokens 3..5) alone as a sequence
+     * of 3; its outputs must equal the packed run's. And the padded sequence's real tokens
+     * must not change when the padding's values change. */
+    att_loss(&c); /* fd_check leaves the outputs of its last perturbed evaluation */
+    int seg1[3] = {0, 0, 0};
+    double *q1 = zeros(3 * nh * D), *k1 = zeros(3 * nkv * D), *v1 = zeros(3 * nkv * D), *o1 = zeros(3 * nh * D),
+           *l1 = zeros(3 * nh);
+    memcpy(q1, c.q + 3 * nh * D, 3 * nh * D * sizeof(double));
+    memcpy(k1, c.k + 3 * nkv * D, 3 * nkv * D * sizeof(double));
+    memcpy(v1, c.v + 3 * nkv * D, 3 * nkv * D * sizeof(double));
+    attention_forward(o1, l1, q1, k1, v1, seg1, 1, 3, nh, nkv, D, c.buf);
+    double diff = 0;
+    for (int i = 0; i < 3 * nh * D; i++) diff = fmax(diff, fabs(o1[i] - c.out[3 * nh * D + i]));
+    printf("%s: attention packed segment equals the segment alone (max diff %.1e)\n", diff < 1e-12 ? "PASS" : "FAIL",
+           diff);
+    fails += !(diff < 1e-12);
+    double *before = copy(c.out, nq);
+    for (int t = 10; t < 12; t++)
+        for (int i = 0; i < nkv * D; i++) c.k[t * nkv * D + i] += 5, c.v[t * nkv * D + i] -= 3;
+    att_loss(&c);
+    diff = 0;
+    for (int i = 6 * nh * D; i < 10 * nh * D; i++) diff = fmax(diff, fabs(before[i] - c.out[i]));
+    printf("%s: attention ignores padding (max diff %.1e)\n", diff == 0 ? "PASS" : "FAIL", diff);
+    fails += diff != 0;
+}
+
+/* ------------------------------------------------------------ swiglu */
+typedef struct { size_t n; double *g, *u, *out, *r; } SwCtx;
+static double sw_loss(void *p) {
+    SwCtx *c = p;
+    swiglu_forward(c->out, c->g, c->u, c->n);
+    return weighted(c->r, c->out, c->n);
+}
+static void check_swiglu(void) {
+    SwCtx c = {17, rnd(17, 4), rnd(17, 2), zeros(17), rnd(17, 1)};
+    double *gg = zeros(17), *gu = zeros(17);
+    swiglu_backward(gg, gu, c.r, c.g, c.u, c.n);
+    fd_check("swiglu dgate", sw_loss, &c, c.g, 17, gg);
+    fd_check("swiglu dup", sw_loss, &c, c.u, 17, gu);
+}
+
+/* ------------------------------------------------------------ LM head + log-softmax */
+typedef struct { int N, E, V; int *tgt; double *x, *w, *logp, *lse, *chunk, *r; } LmCtx;
+static double lm_loss(void *p) {
+    LmCtx *c = p;
+    lmhead_logprob_forward(c->logp, c->lse, c->x, c->w, c->tgt, c->N, c->E, c->V, c->chunk);
+    return weighted(c->r, c->logp, (size_t)c->N);
+}
+static void check_lmhead(void) {
+    /* more scored rows than one chunk, with unscored rows between them */
+    int N = LMHEAD_CHUNK + 9, E = 5, V = 11;
+    int *tgt = malloc(sizeof(int) * N);
+    for (int n = 0; n < N; n++) tgt[n] = n % 4 == 3 ? -1 : (n * 7) % V;
+    LmCtx c = {N, E, V, tgt, rnd((size_t)N * E, 1), rnd((size_t)V * E, 1), zeros(N), zeros(N),
+               zeros((size_t)LMHEAD_CHUNK * V), rnd(N, 1)};
+    double *gx = zeros((size_t)N * E), *gw = zeros((size_t)V * E);
+    lm_loss(&c);
+    lmhead_logprob_backward(gx, gw, c.r, c.x, c.w, tgt, c.lse, N, E, V, c.chunk);
+    fd_check("lm head log-softmax dx", lm_loss, &c, c.x, (size_t)N * E, gx);
+    fd_check("lm head log-softmax dw", lm_loss, &c, c.w, (size_t)V * E, gw);
+    /* and the values: logp must be a log-probability computed the slow way */
+    lm_loss(&c); /* fd_check leaves the outputs of its last perturbed evaluation */
+    double worst = 0;
+    for (int n = 0; n < N; n++) {
+        if (tgt[n] < 0) {
+            worst = fmax(worst, fabs(c.logp[n]));
+            continue;
+        }
+        double z[64], mx = -1e300, s = 0;
+        for (int v = 0; v < V; v++) {
+            z[v] = 0;
+            for (int e = 0; e < E; e++) z[v] += c.x[n * E + e] * c.w[v * E + e];
+            mx = fmax(mx, z[v]);
+        }
+        for (int v = 0; v < V; v++) s += exp(z[v] - mx);
+        worst = fmax(worst, fabs(c.logp[n] - (z[tgt[n]] - mx - log(s))));
+    }
+    printf("%s: lm head log-probs equal a direct log-softmax (max diff %.1e)\n", worst < 1e-12 ? "PASS" : "FAIL", worst);
+    fails += !(worst < 1e-12);
+}
+
+int main(void) {
+    check_embedding();
+    check_rmsnorm();
+    check_matmul();
+    check_rope();
+    check_attention();
+    check_swiglu();
+    check_lmhead();
+    return fails ? 1 : 0;
+}

@@ -1,0 +1,95 @@
+"""The arena plan and the program's front door.
+
+- `--dry-run` for the shipped 7B / 8B configs reports the parameter counts computed from
+  the published architectures (FORMATS.md 5.5) and a plan whose regions follow from them,
+  and does so without allocating: its peak RSS stays tiny while the plan is >100 GiB.
+- A run config whose model_config disagrees with --model's config.json is refused.
+- With no --model and no --data, eval runs on the default model and sample data; a freshly
+  initialised model (std 0.02) must score about ln(vocab) per token.
+"""
+import json
+import math
+import os
+import re
+import resource
+import subprocess
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TRAIN = os.path.join(ROOT, "train")
+
+
+def result(name, ok, detail=""):
+    print(f"{'PASS' if ok else 'FAIL'}: plan {name}" + (f": {detail}" if detail else ""))
+
+
+def run(*args):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    p = subprocess.run([TRAIN, *args], capture_output=True, text=True, cwd=ROOT)
+    return p, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before
+
+
+def regions(text):
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^\s+(\w+)\s+(\d+) bytes", text, re.M)}
+
+
+def page(x):
+    return (x + 4095) // 4096 * 4096
+
+
+def main():
+    expected = {  # parameters, from FORMATS.md 5.5
+        "configs/qwen2.5-7b.json": 7615616512,
+        "configs/llama-3-8b.json": 8030261248,
+    }
+    for cfg, n_params in expected.items():
+        for stage, ref in (("sft", None), ("pref", "fp32"), ("pref", "bf16")):
+            args = ["--dry-run", "--config", cfg, "--stage", stage] + (["--ref-dtype", ref] if ref else [])
+            p, maxrss_kb, _ = run(*args)
+            m = re.search(r"parameters: (\d+)", p.stdout)
+            r = regions(p.stdout)
+            ok = p.returncode == 0 and m and int(m.group(1)) == n_params
+            ok = ok and r["params"] == page(4 * n_params) and r["grads"] == r["params"] and r["adam_m"] == r["params"]
+            want_ref = 0 if ref is None else page(n_params * (2 if ref == "bf16" else 4))
+            ok = ok and r["ref_params"] == want_ref and r["activations"] > 0
+            ok = ok and r["total"] == sum(v for k, v in r.items() if k != "total")
+            ok = ok and r["total"] > 100 * 2 ** 30
+            detail = f"{n_params} parameters, total {r.get('total', 0) / 2**30:.1f} GiB" if ok else p.stdout + p.stderr
+            result(f"{cfg} --stage {stage}{' --ref-dtype ' + ref if ref else ''}", ok, detail)
+    # every dry-run above ran in a child; the largest peak RSS among them
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    result("dry-run allocates nothing", peak_mb < 64, f"largest peak RSS of the dry runs {peak_mb:.1f} MiB")
+
+    # eval's plan has no gradients, moments, reference or kept activations
+    p, _, _ = run("--dry-run", "--config", "configs/qwen2.5-7b.json", "--stage", "eval")
+    r = regions(p.stdout)
+    ok = p.returncode == 0 and all(r[k] == 0 for k in ("grads", "adam_m", "adam_v", "ref_params", "activations"))
+    result("eval plans forward-only memory", ok and r["scratch"] > 0)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        model = os.path.join(tmp, "m")
+        os.makedirs(model)
+        cfg = json.load(open(os.path.join(ROOT, "configs", "default-model.json")))
+        json.dump(dict(cfg, num_hidden_layers=3), open(os.path.join(model, "config.json"), "w"))
+        p, _, _ = run("--stage", "eval", "--model", model, "--config", "configs/qwen2.5-7b.json")
+        ok = p.returncode == 1 and "disagree" in p.stderr and "hidden_size" in p.stderr
+        result("a run config that disagrees with the model's config.json is refused", ok, p.stderr.strip())
+
+    p, _, _ = run("--stage", "eval")
+    m = re.search(r"mean loss \(NLL per scored token\) ([\d.]+)", p.stderr)
+    rows = [json.loads(l) for l in p.stdout.splitlines()]
+    n_lines = sum(1 for _ in open(os.path.join(ROOT, "data", "sample-tokenized-sft.jsonl")))
+    ln_v = math.log(cfg["vocab_size"])
+    ok = p.returncode == 0 and m and abs(float(m.group(1)) - ln_v) < 0.1 and len(rows) == n_lines
+    result("default eval: fresh model scores ~ln(vocab) per token", ok,
+           f"{m.group(1) if m else '?'} vs ln({cfg['vocab_size']}) = {ln_v:.3f}, {len(rows)} rows")
+
+    p, _, _ = run("--help")
+    flags = ["--stage", "--model", "--data", "--out", "--config", "--dry-run", "--batch-size", "--seq-len",
+             "--threads", "--seed", "--save-dtype", "--max-shard-size", "--report-memory"]
+    missing = [f for f in flags if f not in p.stdout]
+    result("--help describes every flag", p.returncode == 0 and not missing, str(missing))
+
+
+if __name__ == "__main__":
+    main()
