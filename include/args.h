@@ -21,7 +21,8 @@ typedef struct {
     const char *loss;          /* dpo | spo */
     double beta;
     const char *ref_dtype;     /* fp32 | bf16 */
-    const char *save_dtype;    /* f32 | bf16 | f16 */
+    const char *save_dtype;    /* f32 | bf16 | f16 | q8_0 (GGUF only) */
+    const char *export_gguf;   /* also write the model as this GGUF file */
     const char *max_shard_size;
     int report_memory;
     cJSON *model_config;       /* "model_config" from the --config file, if any */

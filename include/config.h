@@ -24,6 +24,7 @@ typedef struct {
     double rope_factor, rope_low_freq_factor, rope_high_freq_factor;
     int rope_orig_max_pos;
     double init_std;    /* initializer_range, for models made from scratch */
+    float *rope_freq_factors; /* D/2 divisors of the inverse frequencies (GGUF rope_freqs), or NULL */
     int bos_token_id, eos_token_id; /* -1 when absent */
     cJSON *source;      /* the parsed config.json, kept so checkpoints write it back whole */
 } ModelConfig;
@@ -37,8 +38,14 @@ cJSON *config_to_json(const ModelConfig *c, const char *torch_dtype);
 void config_check_same(const ModelConfig *a, const char *a_name, const ModelConfig *b, const char *b_name);
 
 /* RoPE inverse frequencies, D/2 of them, in fp32 as transformers computes them, with
- * linear or Llama-3.1 "llama3" scaling applied (FORMATS.md 5.3, 5.4). */
+ * linear or Llama-3.1 "llama3" scaling applied (FORMATS.md 5.3, 5.4), or divided by the
+ * rope_freqs factors a GGUF file carries instead (FORMATS.md 3.3). */
 void config_rope_inv_freq(const ModelConfig *c, float *inv_freq);
+
+/* A GGUF's rope_freqs factors, when they are exactly what llama3 scaling with some factor
+ * (and Llama-3.1's low 1, high 4, original context 8192) produces, become that rope_scaling
+ * so config.json can say it. Returns 0 when they are something else. */
+int config_factors_to_llama3(ModelConfig *c);
 
 long long config_param_count(const ModelConfig *c);
 const char *config_arch_name(ModelArch a);

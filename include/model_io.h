@@ -1,12 +1,37 @@
-/* model_io.h: moving weights between files and the arena. */
+/* model_io.h: moving weights between files and the arena.
+ *
+ * A model comes from a Hugging Face directory (config.json + safetensors) or a GGUF file.
+ * model_files_open reads only what describes the model (the config), so plans can be made
+ * before anything big is touched; model_files_load then streams the weights into the arena. */
 #pragma once
+#include "gguf.h"
 #include "model.h"
 #include "safetensors.h"
 
-/* Fill m->params from a Hugging Face safetensors directory (or file) whose tensors must
- * match m->cfg exactly: names, shapes, nothing missing, nothing unexpected. */
+typedef struct {
+    char *path;         /* as given */
+    char *config_name;  /* what error lines call the config: DIR/config.json or FILE.gguf */
+    int is_gguf;
+    Gguf gguf;          /* open (mapped) while is_gguf: the tokenizer reads its metadata too */
+    ModelConfig cfg;
+} ModelFiles;
+
+void model_files_open(ModelFiles *f, const char *path);
+void model_files_load(ModelFiles *f, Model *m);
+void model_files_close(ModelFiles *f);
+
+/* The two formats' loaders, used by model_files_load. Names, shapes, nothing missing and
+ * nothing unexpected are all checked. */
 void model_load_safetensors(Model *m, const char *path);
+void model_load_gguf(Model *m, const Gguf *g);
+/* ModelConfig from GGUF metadata (FORMATS.md 1.5) and its tensor list. */
+void config_from_gguf(ModelConfig *c, const Gguf *g);
 
 /* Write a Hugging Face model directory: config.json and the weights (sharded above
  * max_shard_bytes, 0 = never). */
 void model_save_hf(const Model *m, const char *dir, StDtype dtype, uint64_t max_shard_bytes);
+
+/* Write a GGUF file llama.cpp can load: its metadata and tensor names, Q/K rows permuted
+ * back for llama, 2-D tensors as `type` (F32, F16, BF16 or Q8_0), 1-D tensors F32.
+ * Tokenizer keys come from `tok_src` when it is a GGUF (copied verbatim), else none. */
+void model_export_gguf(const Model *m, const char *path, uint32_t type, const ModelFiles *tok_src);

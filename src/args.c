@@ -27,7 +27,8 @@ typedef struct {
 #define F(name, type, field, dflt, help) {name, type, offsetof(Options, field), dflt, help}
 static const Flag flags[] = {
     F("stage", T_STR, stage, "eval", "eval | convert (sft and pref: plans only, with --dry-run)"),
-    F("model", T_STR, model, NULL, "Hugging Face model directory (config.json + *.safetensors [+ index]); "
+    F("model", T_STR, model, NULL, "Hugging Face model directory (config.json + *.safetensors [+ index]) or a "
+                                   ".gguf file (F32/F16/BF16/Q8_0/Q4_0/Q4_1/Q5_0/Q5_1/IQ4_NL/Q4_K/Q5_K/Q6_K); "
                                    "default: the small model in configs/default-model.json, initialised from --seed"),
     F("data", T_STR, data, NULL, "JSONL rows (tokenized: input_ids/labels or prompt_/chosen_/rejected_input_ids); "
                                  "default: the sample in data/"),
@@ -48,7 +49,9 @@ static const Flag flags[] = {
     F("loss", T_STR, loss, "dpo", "preference loss: dpo | spo"),
     F("beta", T_DBL, beta, "0.1", "preference loss beta"),
     F("ref-dtype", T_STR, ref_dtype, "fp32", "frozen reference weights in memory: fp32 | bf16"),
-    F("save-dtype", T_STR, save_dtype, "f32", "dtype of written safetensors: f32 | bf16 | f16"),
+    F("save-dtype", T_STR, save_dtype, "f32", "dtype of written weights: f32 | bf16 | f16; q8_0 for GGUF"),
+    F("export-gguf", T_STR, export_gguf, NULL, "also write the model as a GGUF file llama.cpp loads (Q/K rows "
+                                               "permuted back for llama; 1-D tensors F32)"),
     F("max-shard-size", T_STR, max_shard_size, "5GB", "largest safetensors shard written (e.g. 5GB, 500MB)"),
     F("report-memory", T_BOOL, report_memory, "0", "print the arena plan next to the measured peak RSS at exit"),
 };
@@ -186,7 +189,7 @@ void options_print_help(FILE *f) {
             "            logp is the SUM of log-probs over the row's scored tokens (labels != -100 for SFT, the\n"
             "            response for preference rows); the mean loss goes to stderr\n"
             "  convert   load --model and write it to --out as a Hugging Face directory (--save-dtype,\n"
-            "            --max-shard-size)\n"
+            "            --max-shard-size; tokenizer files copied along) and/or as --export-gguf FILE\n"
             "  sft, pref planned: --dry-run prints their memory plan; training arrives in a later release\n\n"
             "flags:\n");
     for (int i = 0; i < N_FLAGS; i++) {

@@ -190,6 +190,15 @@ cJSON *config_to_json(const ModelConfig *c, const char *torch_dtype) {
         set_item(o, "bos_token_id", cJSON_CreateNumber(c->bos_token_id));
     if (c->eos_token_id >= 0 && !cJSON_GetObjectItemCaseSensitive(o, "eos_token_id"))
         set_item(o, "eos_token_id", cJSON_CreateNumber(c->eos_token_id));
+    ModelConfig expressed = *c;
+    if (c->rope_freq_factors) {
+        expressed.rope_freq_factors = xmalloc(sizeof(float) * (size_t)(c->head_dim / 2));
+        memcpy(expressed.rope_freq_factors, c->rope_freq_factors, sizeof(float) * (size_t)(c->head_dim / 2));
+        if (!config_factors_to_llama3(&expressed))
+            die("the model's RoPE frequency factors (GGUF rope_freqs) are not llama3 scaling; config.json "
+                "cannot express them");
+        c = &expressed;
+    }
     if (c->rope_scaling == ROPE_SCALING_NONE) {
         set_item(o, "rope_scaling", cJSON_CreateNull());
     } else {
@@ -224,6 +233,8 @@ void config_check_same(const ModelConfig *a, const char *an, const ModelConfig *
     SAME(rope_theta, "rope_theta")
     SAME(norm_eps, "rms_norm_eps")
     SAME(rope_scaling, "rope_scaling")
+    if ((a->rope_freq_factors != NULL) != (b->rope_freq_factors != NULL))
+        die("%s and %s disagree on RoPE frequency factors (rope_freqs)", an, bn);
 #undef SAME
 }
 
@@ -249,8 +260,56 @@ void config_rope_inv_freq(const ModelConfig *c, float *inv_freq) {
                 f = (1.0f - s) * f / factor + s * f;
             }
         }
+        if (c->rope_freq_factors) f = f / c->rope_freq_factors[i];
         inv_freq[i] = f;
     }
+}
+
+int config_factors_to_llama3(ModelConfig *c) {
+    if (!c->rope_freq_factors) return 1;
+    int half = c->head_dim / 2;
+    ModelConfig plain_cfg = *c;
+    plain_cfg.rope_freq_factors = NULL;
+    plain_cfg.rope_scaling = ROPE_SCALING_NONE;
+    float *plain = xmalloc(sizeof(float) * (size_t)half), *scaled = xmalloc(sizeof(float) * (size_t)half);
+    config_rope_inv_freq(&plain_cfg, plain);
+    /* Llama-3.1's fixed parameters; the factor is read off the first frequency it changes:
+     * a low frequency is divided by it, a blended one by 1 / ((1 - s) / factor + s). */
+    ModelConfig t = plain_cfg;
+    t.rope_scaling = ROPE_SCALING_LLAMA3;
+    t.rope_low_freq_factor = 1.0;
+    t.rope_high_freq_factor = 4.0;
+    t.rope_orig_max_pos = 8192;
+    t.rope_factor = 0;
+    double low_wavelen = 8192.0, high_wavelen = 8192.0 / 4.0;
+    for (int i = 0; i < half && t.rope_factor == 0; i++) {
+        double ff = c->rope_freq_factors[i], wl = 2.0 * M_PI / plain[i];
+        if (ff == 1.0 || wl < high_wavelen) continue;
+        if (wl > low_wavelen) t.rope_factor = ff;
+        else {
+            double s = (8192.0 / wl - 1.0) / (4.0 - 1.0);
+            t.rope_factor = (1.0 - s) / (1.0 / ff - s);
+        }
+        t.rope_factor = round(t.rope_factor * 1e4) / 1e4; /* 8, not 7.99999 */
+    }
+    int ok;
+    if (t.rope_factor == 0) { /* every factor is 1: no scaling at all */
+        ok = 1;
+        for (int i = 0; i < half; i++) ok &= c->rope_freq_factors[i] == 1.0f;
+        t.rope_scaling = ROPE_SCALING_NONE;
+    } else {
+        config_rope_inv_freq(&t, scaled);
+        ok = 1;
+        for (int i = 0; i < half && ok; i++)
+            ok = fabsf(plain[i] / scaled[i] - c->rope_freq_factors[i]) <= 1e-5f * c->rope_freq_factors[i];
+    }
+    free(plain);
+    free(scaled);
+    if (ok) {
+        free(c->rope_freq_factors);
+        *c = t;
+    }
+    return ok;
 }
 
 long long config_param_count(const ModelConfig *c) {

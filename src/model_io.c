@@ -1,10 +1,13 @@
-/* model_io.c: see model_io.h. GGUF arrives in a later issue beside this. */
+/* model_io.c: see model_io.h. */
 #include "model_io.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
+#include "quant.h"
 
 static void shape_str(char *buf, size_t size, int ndim, const int64_t *shape) {
     size_t used = (size_t)snprintf(buf, size, "[");
@@ -99,4 +102,324 @@ void model_save_hf(const Model *m, const char *dir, StDtype dtype, uint64_t max_
     for (int i = 0; i < n; i++) free(names[i]);
     free(names);
     free(t);
+}
+
+/* ---------------------------------------------------------------- GGUF */
+
+/* llama.cpp's tensor names for each parameter kind (FORMATS.md 1.6). */
+static const char *const gguf_names[P_KINDS] = {
+    [P_EMBED] = "token_embd.weight",         [P_ATTN_NORM] = "blk.%d.attn_norm.weight",
+    [P_WQ] = "blk.%d.attn_q.weight",         [P_BQ] = "blk.%d.attn_q.bias",
+    [P_WK] = "blk.%d.attn_k.weight",         [P_BK] = "blk.%d.attn_k.bias",
+    [P_WV] = "blk.%d.attn_v.weight",         [P_BV] = "blk.%d.attn_v.bias",
+    [P_WO] = "blk.%d.attn_output.weight",    [P_FFN_NORM] = "blk.%d.ffn_norm.weight",
+    [P_WG] = "blk.%d.ffn_gate.weight",       [P_WU] = "blk.%d.ffn_up.weight",
+    [P_WD] = "blk.%d.ffn_down.weight",       [P_FINAL_NORM] = "output_norm.weight",
+    [P_LM_HEAD] = "output.weight",
+};
+
+static void gguf_param_name(ParamKind k, int layer, char *buf, size_t size) { snprintf(buf, size, gguf_names[k], layer); }
+
+static int64_t meta_int(const Gguf *g, const char *arch, const char *suffix, int required, int64_t dflt) {
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", arch, suffix);
+    int64_t v;
+    if (gguf_get_int(g, key, &v)) {
+        if (v < 0 || v > 2147483647) die("%s: metadata %s = %lld is out of range", g->path, key, (long long)v);
+        return v;
+    }
+    if (required) die("%s: metadata %s is missing", g->path, key);
+    return dflt;
+}
+
+static double meta_float(const Gguf *g, const char *arch, const char *suffix, int required, double dflt) {
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", arch, suffix);
+    double v;
+    if (gguf_get_float(g, key, &v)) return v;
+    if (required) die("%s: metadata %s is missing", g->path, key);
+    return dflt;
+}
+
+void config_from_gguf(ModelConfig *c, const Gguf *g) {
+    memset(c, 0, sizeof *c);
+    char *arch = gguf_get_string(g, "general.architecture");
+    if (!arch) die("%s: metadata general.architecture is missing", g->path);
+    if (strcmp(arch, "qwen2") == 0) c->arch = ARCH_QWEN2;
+    else if (strcmp(arch, "llama") == 0) c->arch = ARCH_LLAMA;
+    else die("%s: architecture \"%s\" is not supported (qwen2 or llama)", g->path, arch);
+    c->dim = (int)meta_int(g, arch, "embedding_length", 1, 0);
+    c->n_layers = (int)meta_int(g, arch, "block_count", 1, 0);
+    c->ffn_dim = (int)meta_int(g, arch, "feed_forward_length", 1, 0);
+    c->n_heads = (int)meta_int(g, arch, "attention.head_count", 1, 0);
+    c->n_kv_heads = (int)meta_int(g, arch, "attention.head_count_kv", 0, c->n_heads);
+    c->max_pos = (int)meta_int(g, arch, "context_length", 0, 0);
+    c->norm_eps = meta_float(g, arch, "attention.layer_norm_rms_epsilon", 1, 0);
+    c->rope_theta = meta_float(g, arch, "rope.freq_base", 0, 10000.0);
+    if (c->dim <= 0 || c->n_layers <= 0 || c->ffn_dim <= 0 || c->n_heads <= 0 || c->n_kv_heads <= 0)
+        die("%s: model dimensions in the metadata must be positive", g->path);
+    if (c->n_heads % c->n_kv_heads != 0)
+        die("%s: head_count (%d) is not a multiple of head_count_kv (%d)", g->path, c->n_heads, c->n_kv_heads);
+    if (!(c->norm_eps > 0) || !(c->rope_theta > 0)) die("%s: rms epsilon and rope.freq_base must be positive", g->path);
+    int64_t kl = meta_int(g, arch, "attention.key_length", 0, -1);
+    if (kl < 0 && c->dim % c->n_heads != 0)
+        die("%s: embedding_length (%d) is not a multiple of head_count (%d)", g->path, c->dim, c->n_heads);
+    c->head_dim = kl > 0 ? (int)kl : c->dim / c->n_heads;
+    int64_t vl = meta_int(g, arch, "attention.value_length", 0, c->head_dim);
+    int64_t rot = meta_int(g, arch, "rope.dimension_count", 0, c->head_dim);
+    if (vl != c->head_dim || rot != c->head_dim || c->head_dim % 2)
+        die("%s: key/value/rotary dimensions differ (%d, %lld, %lld); partial RoPE is not supported", g->path,
+            c->head_dim, (long long)vl, (long long)rot);
+
+    const GgufTensor *emb = gguf_find_tensor(g, "token_embd.weight");
+    if (!emb) die("%s: tensor \"token_embd.weight\" is missing", g->path);
+    c->vocab_size = (int)meta_int(g, arch, "vocab_size", 0, emb->n_dims == 2 ? emb->ne[1] : 0);
+    if (c->vocab_size <= 0) die("%s: cannot tell the vocabulary size", g->path);
+    /* No output.weight means a tied head (llama.cpp does the same). Some files carry a
+     * byte-identical copy of the embedding; that is a tied head too. */
+    const GgufTensor *out = gguf_find_tensor(g, "output.weight");
+    c->tie_embeddings = !out || (out->type == emb->type && out->nbytes == emb->nbytes &&
+                                 memcmp(gguf_tensor_data(g, out), gguf_tensor_data(g, emb), emb->nbytes) == 0);
+    if (out) gguf_release(g, out), gguf_release(g, emb);
+    c->qkv_bias = c->arch == ARCH_QWEN2 || gguf_find_tensor(g, "blk.0.attn_q.bias") != NULL;
+    c->init_std = 0.02;
+
+    char key[128];
+    snprintf(key, sizeof key, "%s.rope.scaling.type", arch);
+    char *st = gguf_get_string(g, key);
+    if (st && strcmp(st, "linear") == 0) {
+        c->rope_scaling = ROPE_SCALING_LINEAR;
+        c->rope_factor = meta_float(g, arch, "rope.scaling.factor", 1, 0);
+        if (!(c->rope_factor > 0)) die("%s: rope.scaling.factor must be positive", g->path);
+    } else if (st && strcmp(st, "none") != 0) {
+        die("%s: rope scaling type \"%s\" is not supported (none, linear; llama3 via rope_freqs)", g->path, st);
+    }
+    free(st);
+    const GgufTensor *rf = gguf_find_tensor(g, "rope_freqs.weight");
+    if (rf) {
+        if (rf->type != GGML_F32 || rf->n_dims != 1 || rf->ne[0] != c->head_dim / 2)
+            die("%s: tensor \"rope_freqs.weight\" must be F32 with head_dim/2 = %d entries", g->path, c->head_dim / 2);
+        c->rope_freq_factors = xmalloc(sizeof(float) * (size_t)(c->head_dim / 2));
+        memcpy(c->rope_freq_factors, gguf_tensor_data(g, rf), sizeof(float) * (size_t)(c->head_dim / 2));
+        for (int i = 0; i < c->head_dim / 2; i++)
+            if (!(c->rope_freq_factors[i] > 0)) die("%s: rope_freqs.weight[%d] is not positive", g->path, i);
+    }
+    int64_t id;
+    c->bos_token_id = gguf_get_int(g, "tokenizer.ggml.bos_token_id", &id) ? (int)id : -1;
+    c->eos_token_id = gguf_get_int(g, "tokenizer.ggml.eos_token_id", &id) ? (int)id : -1;
+
+    /* a config.json equivalent, so checkpoints written from this model describe it */
+    cJSON *j = cJSON_CreateObject();
+    if (c->max_pos > 0) cJSON_AddNumberToObject(j, "max_position_embeddings", c->max_pos);
+    if (c->arch == ARCH_QWEN2) cJSON_AddBoolToObject(j, "use_sliding_window", 0);
+    cJSON_AddStringToObject(j, "torch_dtype", "bfloat16");
+    c->source = j;
+    free(arch);
+}
+
+/* GGUF keeps Llama's Q/K rows in Meta's interleaved order: within each head of D rows,
+ * gguf row 2i+j holds HF row j*D/2 + i (FORMATS.md 3.2). to_hf=1 undoes that. */
+static void permute_heads(float *w, int n_heads, int D, size_t cols, int to_hf) {
+    float *tmp = xmalloc(sizeof(float) * (size_t)D * cols);
+    for (int h = 0; h < n_heads; h++) {
+        float *head = w + (size_t)h * D * cols;
+        memcpy(tmp, head, sizeof(float) * (size_t)D * cols);
+        for (int i = 0; i < D / 2; i++)
+            for (int j = 0; j < 2; j++) {
+                size_t g = (size_t)(2 * i + j), hf = (size_t)(j * (D / 2) + i);
+                if (to_hf) memcpy(head + hf * cols, tmp + g * cols, sizeof(float) * cols);
+                else memcpy(head + g * cols, tmp + hf * cols, sizeof(float) * cols);
+            }
+    }
+    free(tmp);
+}
+
+static int is_qk(ParamKind k) { return k == P_WQ || k == P_BQ || k == P_WK || k == P_BK; }
+static int qk_heads(const ModelConfig *c, ParamKind k) { return (k == P_WQ || k == P_BQ) ? c->n_heads : c->n_kv_heads; }
+
+void model_load_gguf(Model *m, const Gguf *g) {
+    const ModelConfig *c = &m->cfg;
+    int L = c->n_layers;
+    char name[96];
+    for (int k = 0; k < P_KINDS; k++) {
+        const ParamInfo *p = &m->info[k];
+        if (!p->present) continue;
+        for (int l = 0; l < (p->per_layer ? L : 1); l++) {
+            gguf_param_name((ParamKind)k, l, name, sizeof name);
+            const GgufTensor *t = gguf_find_tensor(g, name);
+            if (!t) die("%s: tensor \"%s\" is missing", g->path, name);
+            int64_t want[2] = {(int64_t)(p->ndim == 2 ? p->cols : p->rows), (int64_t)p->rows}; /* ne order */
+            int ok = (int)t->n_dims == p->ndim && t->ne[0] == want[0] && (p->ndim == 1 || t->ne[1] == want[1]);
+            if (!ok)
+                die("%s: tensor \"%s\" has ne [%lld, %lld] but the metadata implies [%lld%s%lld]", g->path, name,
+                    (long long)t->ne[0], (long long)t->ne[1], (long long)want[0], p->ndim == 2 ? ", " : "",
+                    p->ndim == 2 ? (long long)want[1] : 0LL);
+            const GgmlTypeInfo *ti = ggml_type_info(t->type);
+            if (!ti->readable)
+                die("%s: tensor \"%s\" has type %s (%u), which this program cannot read (F32, F16, BF16, Q8_0, Q4_0, "
+                    "Q4_1, Q5_0, Q5_1, IQ4_NL, Q4_K, Q5_K, Q6_K)", g->path, name, ti->name, t->type);
+            float *dst = param_ptr(m, m->params, (ParamKind)k, l);
+            const uint8_t *src = gguf_tensor_data(g, t);
+            int64_t rows = p->ndim == 2 ? (int64_t)p->rows : 1, cols = t->ne[0];
+            uint64_t row_bytes = t->nbytes / (uint64_t)rows;
+#pragma omp parallel for schedule(static)
+            for (int64_t r = 0; r < rows; r++) dequantize_row(t->type, src + (uint64_t)r * row_bytes, dst + r * cols, cols);
+            gguf_release(g, t); /* the mapped bytes are copied: drop them from our resident set */
+            if (c->arch == ARCH_LLAMA && is_qk((ParamKind)k))
+                permute_heads(dst, qk_heads(c, (ParamKind)k), c->head_dim, p->ndim == 2 ? p->cols : 1, 1);
+        }
+    }
+    /* anything else in the file means the metadata and the tensors disagree */
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        const char *n = g->tensors[i].name;
+        if (strcmp(n, "rope_freqs.weight") == 0 || strstr(n, "attn_rot_embd")) continue;
+        if (c->tie_embeddings && strcmp(n, "output.weight") == 0) continue;
+        int known = 0;
+        for (int k = 0; k < P_KINDS && !known; k++) {
+            if (!m->info[k].present) continue;
+            for (int l = 0; l < (m->info[k].per_layer ? L : 1) && !known; l++) {
+                gguf_param_name((ParamKind)k, l, name, sizeof name);
+                known = strcmp(name, n) == 0;
+            }
+        }
+        if (!known) die("%s: tensor \"%s\" is not part of the model the metadata describes", g->path, n);
+    }
+}
+
+void model_export_gguf(const Model *m, const char *path, uint32_t type, const ModelFiles *tok_src) {
+    const ModelConfig *c = &m->cfg;
+    const char *arch = config_arch_name(c->arch);
+    if (type != GGML_F32 && type != GGML_F16 && type != GGML_BF16 && type != GGML_Q8_0)
+        die("--export-gguf writes F32, F16, BF16 or Q8_0");
+    GgufWriter w;
+    gguf_w_init(&w);
+    char key[128];
+#define K(suffix) (snprintf(key, sizeof key, "%s.%s", arch, suffix), key)
+    gguf_w_str(&w, "general.architecture", arch);
+    gguf_w_str(&w, "general.name", "fine-tuned");
+    uint32_t file_type = type == GGML_F32 ? 0 : type == GGML_F16 ? 1 : type == GGML_BF16 ? 32 : 7;
+    gguf_w_u32(&w, "general.file_type", file_type);
+    if (type == GGML_Q8_0) gguf_w_u32(&w, "general.quantization_version", 2);
+    gguf_w_u32(&w, K("context_length"), (uint32_t)(c->max_pos > 0 ? c->max_pos : 4096));
+    gguf_w_u32(&w, K("embedding_length"), (uint32_t)c->dim);
+    gguf_w_u32(&w, K("block_count"), (uint32_t)c->n_layers);
+    gguf_w_u32(&w, K("feed_forward_length"), (uint32_t)c->ffn_dim);
+    gguf_w_u32(&w, K("attention.head_count"), (uint32_t)c->n_heads);
+    gguf_w_u32(&w, K("attention.head_count_kv"), (uint32_t)c->n_kv_heads);
+    gguf_w_f32(&w, K("attention.layer_norm_rms_epsilon"), (float)c->norm_eps);
+    gguf_w_f32(&w, K("rope.freq_base"), (float)c->rope_theta);
+    if (c->head_dim != c->dim / c->n_heads) {
+        gguf_w_u32(&w, K("attention.key_length"), (uint32_t)c->head_dim);
+        gguf_w_u32(&w, K("attention.value_length"), (uint32_t)c->head_dim);
+    }
+    if (c->arch == ARCH_LLAMA) {
+        gguf_w_u32(&w, K("rope.dimension_count"), (uint32_t)c->head_dim);
+        gguf_w_u32(&w, K("vocab_size"), (uint32_t)c->vocab_size);
+    }
+    if (c->rope_scaling == ROPE_SCALING_LINEAR) {
+        gguf_w_str(&w, K("rope.scaling.type"), "linear");
+        gguf_w_f32(&w, K("rope.scaling.factor"), (float)c->rope_factor);
+    }
+#undef K
+    if (tok_src && tok_src->is_gguf)
+        for (uint64_t i = 0; i < tok_src->gguf.n_kv; i++)
+            if (strncmp(tok_src->gguf.kv[i].key, "tokenizer.", 10) == 0) gguf_w_raw_kv(&w, &tok_src->gguf, &tok_src->gguf.kv[i]);
+
+    /* llama3 scaling travels as the rope_freqs tensor of divisors (FORMATS.md 3.3) */
+    int half = c->head_dim / 2;
+    float *freqs = NULL;
+    if (c->rope_scaling == ROPE_SCALING_LLAMA3 || c->rope_freq_factors) {
+        freqs = xmalloc(sizeof(float) * (size_t)half);
+        if (c->rope_freq_factors) memcpy(freqs, c->rope_freq_factors, sizeof(float) * (size_t)half);
+        else {
+            ModelConfig plain = *c;
+            plain.rope_scaling = ROPE_SCALING_NONE;
+            float *a = xmalloc(sizeof(float) * (size_t)half);
+            config_rope_inv_freq(&plain, a);
+            config_rope_inv_freq(c, freqs);
+            for (int i = 0; i < half; i++) freqs[i] = a[i] / freqs[i];
+            free(a);
+        }
+        int64_t ne[1] = {half};
+        gguf_w_tensor(&w, "rope_freqs.weight", 1, ne, GGML_F32);
+    }
+    char name[96];
+    for (int k = 0; k < P_KINDS; k++) {
+        const ParamInfo *p = &m->info[k];
+        if (!p->present) continue;
+        for (int l = 0; l < (p->per_layer ? c->n_layers : 1); l++) {
+            gguf_param_name((ParamKind)k, l, name, sizeof name);
+            int64_t ne[2] = {(int64_t)(p->ndim == 2 ? p->cols : p->rows), (int64_t)p->rows};
+            uint32_t t = p->ndim == 2 ? type : GGML_F32;
+            if (t == GGML_Q8_0 && ne[0] % 32 != 0) t = GGML_F16; /* rows Q8_0 cannot tile */
+            gguf_w_tensor(&w, name, (uint32_t)p->ndim, ne, t);
+        }
+    }
+    AtomicFile af = atomic_open(path);
+    gguf_w_header(&w, af.f, path);
+    uint64_t ti = 0;
+    if (freqs) {
+        if (fwrite(freqs, 4, (size_t)half, af.f) != (size_t)half) die("%s: write failed: %s", path, strerror(errno));
+        gguf_w_pad(af.f, w.tensors[ti++].nbytes, path);
+    }
+    for (int k = 0; k < P_KINDS; k++) {
+        const ParamInfo *p = &m->info[k];
+        if (!p->present) continue;
+        for (int l = 0; l < (p->per_layer ? c->n_layers : 1); l++, ti++) {
+            const GgufOutTensor *t = &w.tensors[ti];
+            size_t rows = p->ndim == 2 ? p->rows : 1, cols = (size_t)t->ne[0];
+            float *src = param_ptr(m, m->params, (ParamKind)k, l), *tmp = NULL;
+            if (c->arch == ARCH_LLAMA && is_qk((ParamKind)k)) { /* back to the interleaved order */
+                tmp = xmalloc(sizeof(float) * rows * cols);
+                memcpy(tmp, src, sizeof(float) * rows * cols);
+                permute_heads(tmp, qk_heads(c, (ParamKind)k), c->head_dim, p->ndim == 2 ? p->cols : 1, 0);
+                src = tmp;
+            }
+            uint64_t row_bytes = t->nbytes / rows;
+            uint8_t *buf = xmalloc(row_bytes);
+            for (size_t r = 0; r < rows; r++) {
+                quantize_row(t->type, src + r * cols, buf, (int64_t)cols);
+                if (fwrite(buf, 1, row_bytes, af.f) != row_bytes) die("%s: write failed: %s", path, strerror(errno));
+            }
+            gguf_w_pad(af.f, t->nbytes, path);
+            free(buf);
+            free(tmp);
+        }
+    }
+    atomic_commit(&af);
+    gguf_w_free(&w);
+    free(freqs);
+}
+
+/* ---------------------------------------------------------------- either format */
+
+void model_files_open(ModelFiles *f, const char *path) {
+    memset(f, 0, sizeof *f);
+    f->path = xstrdup(path);
+    size_t n = strlen(path);
+    if (n > 5 && strcmp(path + n - 5, ".gguf") == 0 && !path_is_dir(path)) {
+        f->is_gguf = 1;
+        gguf_open(&f->gguf, path);
+        config_from_gguf(&f->cfg, &f->gguf);
+        f->config_name = xstrdup(path);
+        return;
+    }
+    if (!path_is_dir(path)) {
+        if (!path_is_file(path)) die("%s: no such file or directory", path);
+        die("%s: not a model (a Hugging Face directory with config.json and *.safetensors, or a .gguf file)", path);
+    }
+    f->config_name = path_join(path, "config.json");
+    config_load_file(&f->cfg, f->config_name);
+}
+
+void model_files_load(ModelFiles *f, Model *m) {
+    if (f->is_gguf) model_load_gguf(m, &f->gguf);
+    else model_load_safetensors(m, f->path);
+}
+
+void model_files_close(ModelFiles *f) {
+    if (f->is_gguf) gguf_close(&f->gguf);
+    free(f->path);
+    free(f->config_name);
+    memset(f, 0, sizeof *f);
 }

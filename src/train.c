@@ -15,6 +15,7 @@
 #include "model.h"
 #include "model_io.h"
 #include "safetensors.h"
+#include <strings.h>
 
 /* Files that ship with the program are found next to the binary, wherever it is run from. */
 static char *repo_file(const char *rel) {
@@ -27,25 +28,20 @@ static char *repo_file(const char *rel) {
     return path_join(exe, rel);
 }
 
-/* Where the weights come from: a model directory, or the default model's config. */
+/* Where the model comes from: a model directory or GGUF file, or a config to initialise
+ * from the seed (the default model, or a --config file's model_config). */
 typedef struct {
+    ModelFiles files;   /* files.path == NULL: no weights, initialise from --seed */
     ModelConfig cfg;
-    const char *weights; /* NULL: initialise from the seed */
     char *config_name;
 } ModelSource;
 
 static void resolve_model(ModelSource *src, const Options *o) {
     memset(src, 0, sizeof *src);
     if (o->model) {
-        if (!path_is_dir(o->model)) {
-            size_t n = strlen(o->model);
-            if (n > 5 && strcmp(o->model + n - 5, ".gguf") == 0)
-                die("%s: GGUF files are not readable yet (planned next); use a Hugging Face directory", o->model);
-            die("%s: not a model directory (expected config.json and *.safetensors inside)", o->model);
-        }
-        src->config_name = path_join(o->model, "config.json");
-        config_load_file(&src->cfg, src->config_name);
-        src->weights = o->model;
+        model_files_open(&src->files, o->model);
+        src->cfg = src->files.cfg;
+        src->config_name = xstrdup(src->files.config_name);
         if (o->model_config) { /* a run config that names an architecture must match the weights */
             ModelConfig rc;
             config_from_json(&rc, o->model_config, o->config_path);
@@ -60,6 +56,30 @@ static void resolve_model(ModelSource *src, const Options *o) {
     }
     src->config_name = repo_file("configs/default-model.json");
     config_load_file(&src->cfg, src->config_name);
+}
+
+/* Fill the arena's parameters from the files, or initialise them from the seed. */
+static void load_weights(ModelSource *src, Model *m, const Options *o) {
+    if (src->files.path) model_files_load(&src->files, m);
+    else model_init_random(m, (uint64_t)o->seed);
+}
+
+/* The tokenizer travels with the weights: a checkpoint must load back as it is. */
+static void copy_tokenizer_files(const char *from_dir, const char *to_dir) {
+    static const char *const names[] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                                        "generation_config.json", "vocab.json", "merges.txt", "added_tokens.json"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        char *from = path_join(from_dir, names[i]);
+        if (path_is_file(from)) {
+            size_t len;
+            char *data = read_text_file(from, &len);
+            char *to = path_join(to_dir, names[i]);
+            write_file_atomic(to, data, len);
+            free(to);
+            free(data);
+        }
+        free(from);
+    }
 }
 
 static RunShape stage_shape(const Options *o, int pref, int seq_len) {
@@ -126,8 +146,7 @@ static int stage_eval(const Options *o) {
     size_t baseline = rss_now_bytes();
     Model m;
     model_create(&m, &src.cfg, &shape);
-    if (src.weights) model_load_safetensors(&m, src.weights);
-    else model_init_random(&m, (uint64_t)o->seed);
+    load_weights(&src, &m, o);
 
     AtomicFile out = {0};
     FILE *f = stdout;
@@ -176,9 +195,15 @@ static int stage_eval(const Options *o) {
 /* ---------------------------------------------------------------- --stage convert */
 
 static int stage_convert(const Options *o) {
-    if (!o->out) die("--stage convert needs --out DIR");
-    StDtype dt;
-    if (!st_parse_dtype(o->save_dtype, &dt)) die("--save-dtype must be f32, bf16 or f16, got \"%s\"", o->save_dtype);
+    if (!o->out && !o->export_gguf) die("--stage convert needs --out DIR and/or --export-gguf FILE");
+    StDtype st_dtype = ST_F32;
+    uint32_t gguf_type = GGML_F32;
+    int q8 = strcasecmp(o->save_dtype, "q8_0") == 0;
+    if (q8) gguf_type = GGML_Q8_0;
+    else if (!st_parse_dtype(o->save_dtype, &st_dtype))
+        die("--save-dtype must be f32, bf16, f16 (or q8_0 with --export-gguf), got \"%s\"", o->save_dtype);
+    else gguf_type = st_dtype == ST_F32 ? GGML_F32 : st_dtype == ST_F16 ? GGML_F16 : GGML_BF16;
+    if (q8 && o->out) die("--save-dtype q8_0 is for --export-gguf only; safetensors take f32, bf16 or f16");
     uint64_t shard = parse_size(o->max_shard_size, "max-shard-size");
     ModelSource src;
     resolve_model(&src, o);
@@ -189,10 +214,17 @@ static int stage_convert(const Options *o) {
     }
     Model m;
     model_create(&m, &src.cfg, &shape);
-    if (src.weights) model_load_safetensors(&m, src.weights);
-    else model_init_random(&m, (uint64_t)o->seed);
-    model_save_hf(&m, o->out, dt, shard);
-    fprintf(stderr, "convert: wrote %s (%s, %lld parameters)\n", o->out, st_dtype_name(dt), config_param_count(&m.cfg));
+    load_weights(&src, &m, o);
+    if (o->out) {
+        model_save_hf(&m, o->out, st_dtype, shard);
+        if (src.files.path && !src.files.is_gguf) copy_tokenizer_files(src.files.path, o->out);
+        fprintf(stderr, "convert: wrote %s (%s, %lld parameters)\n", o->out, st_dtype_name(st_dtype),
+                config_param_count(&m.cfg));
+    }
+    if (o->export_gguf) {
+        model_export_gguf(&m, o->export_gguf, gguf_type, src.files.path ? &src.files : NULL);
+        fprintf(stderr, "convert: wrote %s (%s)\n", o->export_gguf, ggml_type_info(gguf_type)->name);
+    }
     model_destroy(&m);
     return 0;
 }

@@ -1,7 +1,7 @@
 /* engine_check: one forward and backward of the engine on a batch, everything written out
  * for an independent implementation to compare (tests/test_oracle.py).
  *
- *   engine_check --model DIR --data ROWS.jsonl --out RESULT.safetensors
+ *   engine_check --model DIR|FILE.gguf --data ROWS.jsonl --out RESULT.safetensors
  *                [--loss ce | rowsum:w0,w1,...] [--threads N] [--no-logits] [--report-memory]
  *   engine_check --init CONFIG.json --random-batch B,T --repeat K [--threads N]   (benchmark)
  *
@@ -95,9 +95,9 @@ int main(int argc, char **argv) {
     if (init) return benchmark(init, rb, rt, repeat);
     if (!model_dir || !data || !out) die("usage: engine_check --model DIR --data ROWS.jsonl --out RESULT.safetensors");
 
-    ModelConfig cfg;
-    char *cfg_path = path_join(model_dir, "config.json");
-    config_load_file(&cfg, cfg_path);
+    ModelFiles files;
+    model_files_open(&files, model_dir); /* a Hugging Face directory or a .gguf file */
+    ModelConfig cfg = files.cfg;
     TokenizedRows rows;
     tokenized_rows_load(&rows, data, cfg.vocab_size);
     int T = 0;
@@ -110,7 +110,7 @@ int main(int argc, char **argv) {
     size_t baseline = rss_now_bytes();
     Model m;
     model_create(&m, &cfg, &shape);
-    model_load_safetensors(&m, model_dir);
+    model_files_load(&files, &m);
     batch_fill(&m, &rows, 0, rows.n_rows);
     Batch *b = &m.batch;
     int N = b->B * b->T;
