@@ -7,6 +7,7 @@
 #include "gguf.h"
 #include "model.h"
 #include "safetensors.h"
+#include "vocab.h"
 
 typedef struct {
     char *path;         /* as given */
@@ -19,6 +20,7 @@ typedef struct {
 void model_files_open(ModelFiles *f, const char *path);
 void model_files_load(ModelFiles *f, Model *m);
 void model_files_close(ModelFiles *f);
+void vocab_check_fits(const Vocab *v, const ModelConfig *c, const char *where);
 
 /* The two formats' loaders, used by model_files_load. Names, shapes, nothing missing and
  * nothing unexpected are all checked. */
@@ -31,7 +33,11 @@ void config_from_gguf(ModelConfig *c, const Gguf *g);
  * max_shard_bytes, 0 = never). */
 void model_save_hf(const Model *m, const char *dir, StDtype dtype, uint64_t max_shard_bytes);
 
+/* The tokenizer files that go with a checkpoint: copied from a source directory, or
+ * tokenizer.json + tokenizer_config.json made from a source GGUF's tokenizer keys. */
+void model_save_tokenizer_hf(const ModelFiles *src, const ModelConfig *c, const char *dir);
+
 /* Write a GGUF file llama.cpp can load: its metadata and tensor names, Q/K rows permuted
  * back for llama, 2-D tensors as `type` (F32, F16, BF16 or Q8_0), 1-D tensors F32.
- * Tokenizer keys come from `tok_src` when it is a GGUF (copied verbatim), else none. */
+ * Tokenizer keys: a GGUF source's copied verbatim, a directory's tokenizer.json converted. */
 void model_export_gguf(const Model *m, const char *path, uint32_t type, const ModelFiles *tok_src);

@@ -23,3 +23,23 @@ echo "== qwen-shape cut to 4 layers (vocab 151936, dim 896, 14/2 heads, ffn 4864
 ./build/engine_check --init "$tmp/qwen-4layers.json" --random-batch 2,256 --repeat 3 --threads 2
 echo "== eval stage, default model and sample data"
 ./train --stage eval --report-memory --out "$tmp/eval.jsonl"
+
+# Load throughput: a large F32 GGUF and a Q4_K GGUF of the same shape, next to reading the
+# same files with cat from the page cache (the ceiling for any loader).
+echo "== load throughput (files of a 250M-parameter qwen2 shape: hidden 1536, 8 layers, ffn 4096, vocab 32000)"
+cat >"$tmp/big.json" <<JSON
+{"model_config": {"model_type": "qwen2", "hidden_size": 1536, "num_hidden_layers": 8, "num_attention_heads": 12,
+ "num_key_value_heads": 2, "intermediate_size": 4096, "vocab_size": 32000, "tie_word_embeddings": false,
+ "rope_theta": 1000000.0, "rms_norm_eps": 1e-6}}
+JSON
+./train --stage convert --config "$tmp/big.json" --export-gguf "$tmp/big-f32.gguf" --save-dtype f32 2>/dev/null
+/usr/bin/python3 scripts/make_q4k_gguf.py "$tmp/big-f32.gguf" "$tmp/big-q4k.gguf"
+for f in big-f32.gguf big-q4k.gguf; do
+    cat "$tmp/$f" >/dev/null   # into the page cache
+    for t in 1 2; do
+        s=$(date +%s.%N); cat "$tmp/$f" >/dev/null; e=$(date +%s.%N)
+        awk -v s="$s" -v e="$e" -v b="$(stat -c %s "$tmp/$f")" -v f="$f" \
+            'BEGIN { printf "cat %s (page cache): %.1f MB in %.3f s = %.0f MB/s\n", f, b / 1e6, e - s, b / 1e6 / (e - s) }'
+        ./build/engine_check --model "$tmp/$f" --load-only --threads $t | sed "s/^/$t thread(s): /"
+    done
+done

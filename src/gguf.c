@@ -116,9 +116,9 @@ void gguf_open(Gguf *g, const char *path) {
     uint64_t n_tensors = rd(&c, 8), n_kv = rd(&c, 8);
     /* each record takes at least 8 (key or name length) + 4 bytes: anything more is a lie */
     if (n_kv > (g->size - c.pos) / 12)
-        bad(&c, "metadata count %llu runs past the end of the file", (unsigned long long)n_kv);
+        bad(&c, "metadata count %llu runs past the end of the file (truncated?)", (unsigned long long)n_kv);
     if (n_tensors > (g->size - c.pos) / 12)
-        bad(&c, "tensor count %llu runs past the end of the file", (unsigned long long)n_tensors);
+        bad(&c, "tensor count %llu runs past the end of the file (truncated?)", (unsigned long long)n_tensors);
     g->n_kv = n_kv;
     g->n_tensors = n_tensors;
     g->kv = xcalloc(n_kv ? n_kv : 1, sizeof *g->kv);
@@ -212,7 +212,7 @@ void gguf_open(Gguf *g, const char *path) {
             if (t->ne[d] < 0) bad(&c, "tensor \"%s\" has a negative dimension", t->name);
             numel *= (uint64_t)t->ne[d];
         }
-        if (numel > ((unsigned __int128)1 << 62)) bad(&c, "tensor \"%s\" is impossibly large", t->name);
+        if (numel > ((unsigned __int128)1 << 60)) bad(&c, "tensor \"%s\" is impossibly large", t->name);
         t->type = (uint32_t)rd(&c, 4);
         const GgmlTypeInfo *ti = ggml_type_info(t->type);
         if (!ti->name) bad(&c, "tensor \"%s\" has unknown type %u", t->name, t->type);

@@ -8,6 +8,7 @@
 
 #include "common.h"
 #include "quant.h"
+#include "vocab.h"
 
 static void shape_str(char *buf, size_t size, int ndim, const int64_t *shape) {
     size_t used = (size_t)snprintf(buf, size, "[");
@@ -321,9 +322,22 @@ void model_export_gguf(const Model *m, const char *path, uint32_t type, const Mo
         gguf_w_f32(&w, K("rope.scaling.factor"), (float)c->rope_factor);
     }
 #undef K
-    if (tok_src && tok_src->is_gguf)
+    /* the tokenizer: a GGUF source's keys verbatim; a directory's tokenizer.json converted */
+    if (tok_src && tok_src->is_gguf) {
         for (uint64_t i = 0; i < tok_src->gguf.n_kv; i++)
             if (strncmp(tok_src->gguf.kv[i].key, "tokenizer.", 10) == 0) gguf_w_raw_kv(&w, &tok_src->gguf, &tok_src->gguf.kv[i]);
+    } else if (tok_src) {
+        char *tj = path_join(tok_src->path, "tokenizer.json");
+        if (path_is_file(tj)) {
+            Vocab v;
+            vocab_from_hf(&v, tok_src->path);
+            vocab_check_fits(&v, c, tj);
+            vocab_pad_to(&v, c->vocab_size);
+            vocab_to_gguf(&v, &w);
+            vocab_free(&v);
+        }
+        free(tj);
+    }
 
     /* llama3 scaling travels as the rope_freqs tensor of divisors (FORMATS.md 3.3) */
     int half = c->head_dim / 2;
@@ -389,6 +403,39 @@ void model_export_gguf(const Model *m, const char *path, uint32_t type, const Mo
     atomic_commit(&af);
     gguf_w_free(&w);
     free(freqs);
+}
+
+/* A tokenizer with more tokens than the embedding has rows cannot belong to this model. */
+void vocab_check_fits(const Vocab *v, const ModelConfig *c, const char *where) {
+    if (v->n_tokens > c->vocab_size)
+        die("%s: the tokenizer has %d tokens but the model's embedding has %d rows; they do not belong together",
+            where, v->n_tokens, c->vocab_size);
+}
+
+void model_save_tokenizer_hf(const ModelFiles *src, const ModelConfig *c, const char *dir) {
+    if (!src || !src->path) return;
+    if (!src->is_gguf) {
+        static const char *const names[] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                                            "generation_config.json", "vocab.json", "merges.txt", "added_tokens.json"};
+        for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+            char *from = path_join(src->path, names[i]);
+            if (path_is_file(from)) {
+                size_t len;
+                char *data = read_text_file(from, &len);
+                char *to = path_join(dir, names[i]);
+                write_file_atomic(to, data, len);
+                free(to);
+                free(data);
+            }
+            free(from);
+        }
+        return;
+    }
+    Vocab v;
+    if (!vocab_from_gguf(&v, &src->gguf)) return;
+    vocab_check_fits(&v, c, src->path);
+    vocab_write_hf(&v, dir);
+    vocab_free(&v);
 }
 
 /* ---------------------------------------------------------------- either format */

@@ -64,24 +64,6 @@ static void load_weights(ModelSource *src, Model *m, const Options *o) {
     else model_init_random(m, (uint64_t)o->seed);
 }
 
-/* The tokenizer travels with the weights: a checkpoint must load back as it is. */
-static void copy_tokenizer_files(const char *from_dir, const char *to_dir) {
-    static const char *const names[] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-                                        "generation_config.json", "vocab.json", "merges.txt", "added_tokens.json"};
-    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
-        char *from = path_join(from_dir, names[i]);
-        if (path_is_file(from)) {
-            size_t len;
-            char *data = read_text_file(from, &len);
-            char *to = path_join(to_dir, names[i]);
-            write_file_atomic(to, data, len);
-            free(to);
-            free(data);
-        }
-        free(from);
-    }
-}
-
 static RunShape stage_shape(const Options *o, int pref, int seq_len) {
     RunShape s = {0};
     s.batch = o->batch_size * (pref ? 2 : 1);
@@ -217,7 +199,7 @@ static int stage_convert(const Options *o) {
     load_weights(&src, &m, o);
     if (o->out) {
         model_save_hf(&m, o->out, st_dtype, shard);
-        if (src.files.path && !src.files.is_gguf) copy_tokenizer_files(src.files.path, o->out);
+        model_save_tokenizer_hf(src.files.path ? &src.files : NULL, &m.cfg, o->out);
         fprintf(stderr, "convert: wrote %s (%s, %lld parameters)\n", o->out, st_dtype_name(st_dtype),
                 config_param_count(&m.cfg));
     }

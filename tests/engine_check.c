@@ -4,6 +4,7 @@
  *   engine_check --model DIR|FILE.gguf --data ROWS.jsonl --out RESULT.safetensors
  *                [--loss ce | rowsum:w0,w1,...] [--threads N] [--no-logits] [--report-memory]
  *   engine_check --init CONFIG.json --random-batch B,T --repeat K [--threads N]   (benchmark)
+ *   engine_check --model DIR|FILE.gguf --load-only                                   (load throughput)
  *
  * ce: Hugging Face's causal-LM loss, the mean of -logp over scored tokens.
  * rowsum: sum over sequences j of w_j * (sum of logp over j's scored tokens), the shape
@@ -74,10 +75,34 @@ static int benchmark(const char *config_path, int B, int T, int repeat) {
     return 0;
 }
 
+/* Time moving the weights from the file(s) into the arena (the arena's first touch included). */
+static int load_benchmark(const char *path) {
+    ModelFiles files;
+    model_files_open(&files, path);
+    RunShape shape = {.batch = 1, .seq_len = 2, .threads = omp_get_max_threads()};
+    Model m;
+    model_create(&m, &files.cfg, &shape);
+    double t0 = now_seconds();
+    model_files_load(&files, &m);
+    double dt = now_seconds() - t0;
+    double bytes = files.is_gguf ? (double)files.gguf.size : 0;
+    if (!files.is_gguf) { /* sum the safetensors files */
+        StSet s;
+        st_open(&s, path);
+        for (int i = 0; i < s.n_files; i++) bytes += (double)s.files[i].size;
+        st_close(&s);
+    }
+    printf("load %s: %.1f MB of file in %.3f s = %.0f MB/s (%.0f MB of fp32 weights written = %.0f MB/s)\n", path,
+           bytes / 1e6, dt, bytes / 1e6 / dt, (double)m.n_params * 4 / 1e6, (double)m.n_params * 4 / 1e6 / dt);
+    model_destroy(&m);
+    model_files_close(&files);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     const char *model_dir = NULL, *data = NULL, *out = NULL, *loss = "ce";
     const char *init = NULL;
-    int threads = 0, logits = 1, report = 0, rb = 0, rt = 0, repeat = 0;
+    int threads = 0, logits = 1, report = 0, rb = 0, rt = 0, repeat = 0, load_only = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--model") && i + 1 < argc) model_dir = argv[++i];
         else if (!strcmp(argv[i], "--data") && i + 1 < argc) data = argv[++i];
@@ -86,6 +111,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--no-logits")) logits = 0;
         else if (!strcmp(argv[i], "--report-memory")) report = 1;
+        else if (!strcmp(argv[i], "--load-only")) load_only = 1;
         else if (!strcmp(argv[i], "--init") && i + 1 < argc) init = argv[++i];
         else if (!strcmp(argv[i], "--random-batch") && i + 1 < argc) sscanf(argv[++i], "%d,%d", &rb, &rt);
         else if (!strcmp(argv[i], "--repeat") && i + 1 < argc) repeat = atoi(argv[++i]);
@@ -93,6 +119,7 @@ int main(int argc, char **argv) {
     }
     if (threads > 0) omp_set_num_threads(threads);
     if (init) return benchmark(init, rb, rt, repeat);
+    if (load_only && model_dir) return load_benchmark(model_dir);
     if (!model_dir || !data || !out) die("usage: engine_check --model DIR --data ROWS.jsonl --out RESULT.safetensors");
 
     ModelFiles files;

@@ -27,6 +27,8 @@ run "finite differences (double precision, C)" ./build/test_ops_fd
 run "PyTorch oracle" $PY tests/test_oracle.py
 run "bad input" $PY tests/test_bad_inputs.py
 run "weights in and out" $PY tests/test_weights_io.py
+run "GGUF in and out" $PY tests/test_gguf.py
+run "tokenizer files in both formats" $PY tests/test_tokenizer_files.py
 run "arena plan and defaults" $PY tests/test_plan.py
 run "peak memory against the plan" $PY tests/test_memory.py
 

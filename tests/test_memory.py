@@ -79,6 +79,21 @@ def main():
             print(f"FAIL: memory eval: ./train failed: {p.stderr.strip()[:300]}")
         else:
             check("eval forward only (4 x 256 tokens)", *map(int, m.groups()))
+        # The same model as an F32 GGUF, which is read through a memory map: the mapped
+        # pages must not stay resident next to the arena (no second copy of the model).
+        gguf = os.path.join(tmp, "model.gguf")
+        subprocess.run([os.path.join(ROOT, "train"), "--stage", "convert", "--model", mdir, "--export-gguf", gguf,
+                        "--save-dtype", "f32"], check=True, capture_output=True)
+        p = subprocess.run([os.path.join(ROOT, "train"), "--stage", "eval", "--model", gguf, "--data", data,
+                            "--batch-size", "4", "--seq-len", "256", "--report-memory", "--out",
+                            os.path.join(tmp, "eval2.jsonl")], capture_output=True, text=True)
+        m = re.search(r"arena plan (\d+) bytes .*baseline before the arena (\d+) bytes .*peak RSS (\d+) bytes",
+                      p.stderr)
+        if p.returncode != 0 or not m:
+            print(f"FAIL: memory eval from GGUF: ./train failed: {p.stderr.strip()[:300]}")
+        else:
+            check(f"eval from a {os.path.getsize(gguf) / 2**20:.0f} MiB F32 GGUF (mapped, not copied)",
+                  *map(int, m.groups()))
 
 
 if __name__ == "__main__":
