@@ -5,7 +5,7 @@
 CC      ?= gcc
 CFLAGS  ?= -O3 -march=native -fopenmp -std=c11 -Wall -Wextra -Wno-unused-parameter -g
 CPPFLAGS = -D_GNU_SOURCE -Iinclude $(shell pkg-config --cflags libcjson 2>/dev/null || echo -I/usr/include/cjson)
-LDLIBS   = -lcjson -lstb -lm -fopenmp
+LDLIBS   = -lcjson -lstb -lutf8proc -lm -fopenmp
 
 LIB_SRC  = $(filter-out src/train.c,$(wildcard src/*.c))
 LIB_OBJ  = $(LIB_SRC:src/%.c=build/%.o)
@@ -41,7 +41,7 @@ build/asan/train: $(wildcard src/*.c) $(HEADERS)
 	  -o $@ $(wildcard src/*.c) $(LDLIBS)
 
 deps:
-	@./scripts/install-deps.sh gcc make pkg-config libc6-dev libcjson-dev libstb-dev
+	@./scripts/install-deps.sh gcc make pkg-config libc6-dev libcjson-dev libstb-dev libutf8proc-dev
 
 test:
 	@./scripts/test.sh

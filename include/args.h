@@ -25,6 +25,11 @@ typedef struct {
     const char *export_gguf;   /* also write the model as this GGUF file */
     const char *max_shard_size;
     int report_memory;
+    const char *chat_template; /* chatml | llama3 (default: from the tokenizer's special tokens) */
+    int packing;               /* SFT: several rows per sequence */
+    int skip_bad_rows;         /* count malformed JSONL lines instead of stopping */
+    const char *text;          /* --stage tokenize: text to encode */
+    const char *text_file;     /* --stage tokenize: JSONL of strings */
     cJSON *model_config;       /* "model_config" from the --config file, if any */
     const char *config_path;
 } Options;

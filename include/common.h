@@ -41,5 +41,14 @@ double now_seconds(void);
 size_t rss_now_bytes(void);   /* VmRSS */
 size_t rss_peak_bytes(void);  /* VmHWM */
 
+/* s (UTF-8) as a JSON string literal. */
+void json_print_string(FILE *f, const char *s);
+void json_print_string_n(FILE *f, const char *s, size_t len); /* may hold U+0000 */
+/* Decode one JSON string literal (every escape, surrogate pairs, U+0000 kept: cJSON's
+ * strings end at the first NUL). Returns a malloc'd buffer and its length, or NULL. */
+char *json_decode_string(const char *s, size_t len, size_t *out_len);
+/* Whether JSON text holds a \u0000 escape (which cJSON would silently cut a string at). */
+int json_has_nul_escape(const char *s, size_t len);
+
 /* "1.50 GiB" style formatting into a static ring of buffers (4 live results). */
 const char *fmt_bytes(double bytes);

@@ -14,6 +14,7 @@ typedef struct {
     char *config_name;  /* what error lines call the config: DIR/config.json or FILE.gguf */
     int is_gguf;
     Gguf gguf;          /* open (mapped) while is_gguf: the tokenizer reads its metadata too */
+    StSet st;           /* the safetensors files, headers read, while !is_gguf */
     ModelConfig cfg;
 } ModelFiles;
 
@@ -22,10 +23,6 @@ void model_files_load(ModelFiles *f, Model *m);
 void model_files_close(ModelFiles *f);
 void vocab_check_fits(const Vocab *v, const ModelConfig *c, const char *where);
 
-/* The two formats' loaders, used by model_files_load. Names, shapes, nothing missing and
- * nothing unexpected are all checked. */
-void model_load_safetensors(Model *m, const char *path);
-void model_load_gguf(Model *m, const Gguf *g);
 /* ModelConfig from GGUF metadata (FORMATS.md 1.5) and its tensor list. */
 void config_from_gguf(ModelConfig *c, const Gguf *g);
 

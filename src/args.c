@@ -30,8 +30,9 @@ static const Flag flags[] = {
     F("model", T_STR, model, NULL, "Hugging Face model directory (config.json + *.safetensors [+ index]) or a "
                                    ".gguf file (F32/F16/BF16/Q8_0/Q4_0/Q4_1/Q5_0/Q5_1/IQ4_NL/Q4_K/Q5_K/Q6_K); "
                                    "default: the small model in configs/default-model.json, initialised from --seed"),
-    F("data", T_STR, data, NULL, "JSONL rows (tokenized: input_ids/labels or prompt_/chosen_/rejected_input_ids); "
-                                 "default: the sample in data/"),
+    F("data", T_STR, data, NULL, "JSONL rows: chat (ultrachat_200k messages, ultrafeedback_binarized chosen/"
+                                 "rejected) or tokenized (input_ids/labels, prompt_/chosen_/rejected_input_ids); "
+                                 "default: the samples in data/"),
     F("out", T_STR, out, NULL, "eval: output JSONL file (default stdout); convert: output model directory"),
     F("config", T_STR, config, NULL, "JSON file of flags (keys are flag names) and optionally \"model_config\" "
                                      "(a config.json object used by --dry-run and when no --model is given)"),
@@ -54,6 +55,13 @@ static const Flag flags[] = {
                                                "permuted back for llama; 1-D tensors F32)"),
     F("max-shard-size", T_STR, max_shard_size, "5GB", "largest safetensors shard written (e.g. 5GB, 500MB)"),
     F("report-memory", T_BOOL, report_memory, "0", "print the arena plan next to the measured peak RSS at exit"),
+    F("chat-template", T_STR, chat_template, NULL, "chatml (Qwen2.5) | llama3; default: chosen from the tokenizer's "
+                                                   "special tokens"),
+    F("packing", T_BOOL, packing, "0", "SFT: pack several conversations into each --seq-len sequence (positions and "
+                                       "attention restart at each boundary)"),
+    F("skip-bad-rows", T_BOOL, skip_bad_rows, "0", "skip and count malformed JSONL lines instead of stopping"),
+    F("text", T_STR, text, NULL, "tokenize: encode this text as tokenizer(text, add_special_tokens=False) does"),
+    F("text-file", T_STR, text_file, NULL, "tokenize: a file of JSON strings, one per line; one output line each"),
 };
 #undef F
 #define N_FLAGS ((int)(sizeof flags / sizeof *flags))
@@ -184,10 +192,12 @@ void options_print_help(FILE *f) {
             "usage: ./train --stage STAGE [flags]\n\n"
             "Fine-tune Qwen2 / Llama decoders on CPU: forward and backward written by hand in C.\n\n"
             "stages working today:\n"
-            "  eval      score tokenized JSONL rows: one line per row, {\"row\", \"logp\", \"tokens\"} (SFT) or\n"
-            "            {\"row\", \"chosen_logp\", \"rejected_logp\", \"chosen_tokens\", \"rejected_tokens\"};\n"
-            "            logp is the SUM of log-probs over the row's scored tokens (labels != -100 for SFT, the\n"
-            "            response for preference rows); the mean loss goes to stderr\n"
+            "  eval      score JSONL rows (chat or tokenized): one line per row, {\"row\", \"logp\", \"tokens\"} (SFT)\n"
+            "            or {\"row\", \"chosen_logp\", \"rejected_logp\", \"chosen_tokens\", \"rejected_tokens\"};\n"
+            "            logp is the SUM of log-probs over the row's scored tokens (assistant tokens or labels != -100\n"
+            "            for SFT, the responses for preference rows); the mean loss goes to stderr\n"
+            "  tokenize  show what the model sees: --text STR (as tokenizer(STR, add_special_tokens=False)),\n"
+            "            --text-file FILE (JSON strings, one per line), or --data FILE (ids, pieces, loss mask per row)\n"
             "  convert   load --model and write it to --out as a Hugging Face directory (--save-dtype,\n"
             "            --max-shard-size; tokenizer files copied along) and/or as --export-gguf FILE\n"
             "  sft, pref planned: --dry-run prints their memory plan; training arrives in a later release\n\n"

@@ -204,3 +204,96 @@ const char *fmt_bytes(double b) {
     else snprintf(s, 32, "%.0f B", b);
     return s;
 }
+
+void json_print_string(FILE *f, const char *s) { json_print_string_n(f, s, strlen(s)); }
+
+void json_print_string_n(FILE *f, const char *s, size_t len) {
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; p < (const unsigned char *)s + len; p++) {
+        switch (*p) {
+        case '"': fputs("\\\"", f); break;
+        case '\\': fputs("\\\\", f); break;
+        case '\n': fputs("\\n", f); break;
+        case '\r': fputs("\\r", f); break;
+        case '\t': fputs("\\t", f); break;
+        default:
+            if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+            else fputc(*p, f);
+        }
+    }
+    fputc('"', f);
+}
+
+static int hex4(const char *p, uint32_t *v) {
+    *v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (d < 0) return 0;
+        *v = *v << 4 | (uint32_t)d;
+    }
+    return 1;
+}
+
+char *json_decode_string(const char *s, size_t len, size_t *out_len) {
+    size_t i = 0;
+    while (i < len && (s[i] == ' ' || s[i] == '\t')) i++;
+    if (i >= len || s[i] != '"') return NULL;
+    char *out = xmalloc(len + 1), *w = out;
+    for (i++; i < len; i++) {
+        char c = s[i];
+        if (c == '"') {
+            *w = 0;
+            *out_len = (size_t)(w - out);
+            return out;
+        }
+        if (c != '\\') {
+            *w++ = c;
+            continue;
+        }
+        if (++i >= len) break;
+        switch (s[i]) {
+        case '"': *w++ = '"'; break;
+        case '\\': *w++ = '\\'; break;
+        case '/': *w++ = '/'; break;
+        case 'b': *w++ = '\b'; break;
+        case 'f': *w++ = '\f'; break;
+        case 'n': *w++ = '\n'; break;
+        case 'r': *w++ = '\r'; break;
+        case 't': *w++ = '\t'; break;
+        case 'u': {
+            uint32_t cp, lo;
+            if (i + 4 >= len || !hex4(s + i + 1, &cp)) goto fail;
+            i += 4;
+            if (cp >= 0xd800 && cp <= 0xdbff && i + 6 < len && s[i + 1] == '\\' && s[i + 2] == 'u' &&
+                hex4(s + i + 3, &lo) && lo >= 0xdc00 && lo <= 0xdfff) {
+                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                i += 6;
+            } else if (cp >= 0xd800 && cp <= 0xdfff) {
+                cp = 0xfffd; /* a lone surrogate has no UTF-8 form */
+            }
+            if (cp < 0x80) *w++ = (char)cp;
+            else if (cp < 0x800) *w++ = (char)(0xc0 | cp >> 6), *w++ = (char)(0x80 | (cp & 63));
+            else if (cp < 0x10000)
+                *w++ = (char)(0xe0 | cp >> 12), *w++ = (char)(0x80 | ((cp >> 6) & 63)), *w++ = (char)(0x80 | (cp & 63));
+            else
+                *w++ = (char)(0xf0 | cp >> 18), *w++ = (char)(0x80 | ((cp >> 12) & 63)),
+                *w++ = (char)(0x80 | ((cp >> 6) & 63)), *w++ = (char)(0x80 | (cp & 63));
+            break;
+        }
+        default: goto fail;
+        }
+    }
+fail:
+    free(out);
+    return NULL;
+}
+
+int json_has_nul_escape(const char *s, size_t len) {
+    for (size_t i = 0; i + 6 <= len; i++) {
+        if (s[i] != '\\') continue;
+        if (s[i + 1] == 'u' && memcmp(s + i + 2, "0000", 4) == 0) return 1;
+        i++; /* skip the escaped character, so "\\\\u0000" is not taken for one */
+    }
+    return 0;
+}

@@ -22,18 +22,19 @@ static int ignorable(const char *name) {
     return strstr(name, "rotary_emb.inv_freq") != NULL;
 }
 
-void model_load_safetensors(Model *m, const char *path) {
-    StSet s;
-    st_open(&s, path);
-    int L = m->cfg.n_layers;
-    int used_count = 0;
+/* Every tensor the config needs is there with the right shape, and nothing else is:
+ * checked from the headers alone, before anything is allocated or read. */
+static void check_safetensors(const StSet *s, const ModelConfig *c, const char *path) {
+    ParamInfo info[P_KINDS];
+    param_layout(c, info);
+    int L = c->n_layers;
     char name[160];
     for (int k = 0; k < P_KINDS; k++) {
-        const ParamInfo *p = &m->info[k];
+        const ParamInfo *p = &info[k];
         if (!p->present) continue;
         for (int l = 0; l < (p->per_layer ? L : 1); l++) {
             param_name((ParamKind)k, l, name, sizeof name);
-            const StTensor *t = st_find(&s, name);
+            const StTensor *t = st_find(s, name);
             if (!t) die("%s: tensor \"%s\" is missing (config.json expects it)", path, name);
             int64_t want[2] = {(int64_t)p->rows, (int64_t)p->cols};
             int ok = t->ndim == p->ndim;
@@ -42,33 +43,44 @@ void model_load_safetensors(Model *m, const char *path) {
                 char got_s[96], want_s[96];
                 shape_str(got_s, sizeof got_s, t->ndim, t->shape);
                 shape_str(want_s, sizeof want_s, p->ndim, want);
-                die("%s: tensor \"%s\" has shape %s but config.json implies %s", st_file_of(&s, t), name, got_s,
+                die("%s: tensor \"%s\" has shape %s but config.json implies %s", st_file_of(s, t), name, got_s,
                     want_s);
             }
-            st_read_f32(&s, t, param_ptr(m, m->params, (ParamKind)k, l));
-            used_count++;
+            if (t->dtype != ST_F32 && t->dtype != ST_F16 && t->dtype != ST_BF16)
+                die("%s: tensor \"%s\" has dtype %s; weights must be F32, F16 or BF16", st_file_of(s, t), name,
+                    t->dtype_name);
         }
     }
     /* Anything left over means the config and the weights disagree (more layers, a bias
      * the config does not declare, an untied head in a tied config ...). A tied model may
      * still ship a copy of the head; transformers ignores it too. */
-    for (int i = 0; i < s.n_tensors; i++) {
-        const char *n = s.tensors[i].name;
+    for (int i = 0; i < s->n_tensors; i++) {
+        const char *n = s->tensors[i].name;
         if (ignorable(n)) continue;
-        if (m->cfg.tie_embeddings && strcmp(n, "lm_head.weight") == 0) continue;
+        if (c->tie_embeddings && strcmp(n, "lm_head.weight") == 0) continue;
         int known = 0;
         for (int k = 0; k < P_KINDS && !known; k++) {
-            if (!m->info[k].present) continue;
-            for (int l = 0; l < (m->info[k].per_layer ? L : 1) && !known; l++) {
+            if (!info[k].present) continue;
+            for (int l = 0; l < (info[k].per_layer ? L : 1) && !known; l++) {
                 param_name((ParamKind)k, l, name, sizeof name);
                 known = strcmp(name, n) == 0;
             }
         }
         if (!known)
-            die("%s: tensor \"%s\" is not part of the model config.json describes", st_file_of(&s, &s.tensors[i]), n);
+            die("%s: tensor \"%s\" is not part of the model config.json describes", st_file_of(s, &s->tensors[i]), n);
     }
-    (void)used_count;
-    st_close(&s);
+}
+
+static void read_safetensors(const StSet *s, Model *m) {
+    char name[160];
+    for (int k = 0; k < P_KINDS; k++) {
+        const ParamInfo *p = &m->info[k];
+        if (!p->present) continue;
+        for (int l = 0; l < (p->per_layer ? m->cfg.n_layers : 1); l++) {
+            param_name((ParamKind)k, l, name, sizeof name);
+            st_read_f32(s, st_find(s, name), param_ptr(m, m->params, (ParamKind)k, l));
+        }
+    }
 }
 
 void model_save_hf(const Model *m, const char *dir, StDtype dtype, uint64_t max_shard_bytes) {
@@ -238,12 +250,14 @@ static void permute_heads(float *w, int n_heads, int D, size_t cols, int to_hf) 
 static int is_qk(ParamKind k) { return k == P_WQ || k == P_BQ || k == P_WK || k == P_BK; }
 static int qk_heads(const ModelConfig *c, ParamKind k) { return (k == P_WQ || k == P_BQ) ? c->n_heads : c->n_kv_heads; }
 
-void model_load_gguf(Model *m, const Gguf *g) {
-    const ModelConfig *c = &m->cfg;
+/* As check_safetensors: names, shapes, readable types, nothing unexpected. */
+static void check_gguf(const Gguf *g, const ModelConfig *c) {
+    ParamInfo info[P_KINDS];
+    param_layout(c, info);
     int L = c->n_layers;
     char name[96];
     for (int k = 0; k < P_KINDS; k++) {
-        const ParamInfo *p = &m->info[k];
+        const ParamInfo *p = &info[k];
         if (!p->present) continue;
         for (int l = 0; l < (p->per_layer ? L : 1); l++) {
             gguf_param_name((ParamKind)k, l, name, sizeof name);
@@ -259,6 +273,35 @@ void model_load_gguf(Model *m, const Gguf *g) {
             if (!ti->readable)
                 die("%s: tensor \"%s\" has type %s (%u), which this program cannot read (F32, F16, BF16, Q8_0, Q4_0, "
                     "Q4_1, Q5_0, Q5_1, IQ4_NL, Q4_K, Q5_K, Q6_K)", g->path, name, ti->name, t->type);
+        }
+    }
+    /* anything else in the file means the metadata and the tensors disagree */
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        const char *n = g->tensors[i].name;
+        if (strcmp(n, "rope_freqs.weight") == 0 || strstr(n, "attn_rot_embd")) continue;
+        if (c->tie_embeddings && strcmp(n, "output.weight") == 0) continue;
+        int known = 0;
+        for (int k = 0; k < P_KINDS && !known; k++) {
+            if (!info[k].present) continue;
+            for (int l = 0; l < (info[k].per_layer ? L : 1) && !known; l++) {
+                gguf_param_name((ParamKind)k, l, name, sizeof name);
+                known = strcmp(name, n) == 0;
+            }
+        }
+        if (!known) die("%s: tensor \"%s\" is not part of the model the metadata describes", g->path, n);
+    }
+}
+
+/* Dequantize each tensor row by row from the map into the arena, then let its pages go. */
+static void read_gguf(const Gguf *g, Model *m) {
+    const ModelConfig *c = &m->cfg;
+    char name[96];
+    for (int k = 0; k < P_KINDS; k++) {
+        const ParamInfo *p = &m->info[k];
+        if (!p->present) continue;
+        for (int l = 0; l < (p->per_layer ? c->n_layers : 1); l++) {
+            gguf_param_name((ParamKind)k, l, name, sizeof name);
+            const GgufTensor *t = gguf_find_tensor(g, name);
             float *dst = param_ptr(m, m->params, (ParamKind)k, l);
             const uint8_t *src = gguf_tensor_data(g, t);
             int64_t rows = p->ndim == 2 ? (int64_t)p->rows : 1, cols = t->ne[0];
@@ -269,21 +312,6 @@ void model_load_gguf(Model *m, const Gguf *g) {
             if (c->arch == ARCH_LLAMA && is_qk((ParamKind)k))
                 permute_heads(dst, qk_heads(c, (ParamKind)k), c->head_dim, p->ndim == 2 ? p->cols : 1, 1);
         }
-    }
-    /* anything else in the file means the metadata and the tensors disagree */
-    for (uint64_t i = 0; i < g->n_tensors; i++) {
-        const char *n = g->tensors[i].name;
-        if (strcmp(n, "rope_freqs.weight") == 0 || strstr(n, "attn_rot_embd")) continue;
-        if (c->tie_embeddings && strcmp(n, "output.weight") == 0) continue;
-        int known = 0;
-        for (int k = 0; k < P_KINDS && !known; k++) {
-            if (!m->info[k].present) continue;
-            for (int l = 0; l < (m->info[k].per_layer ? L : 1) && !known; l++) {
-                gguf_param_name((ParamKind)k, l, name, sizeof name);
-                known = strcmp(name, n) == 0;
-            }
-        }
-        if (!known) die("%s: tensor \"%s\" is not part of the model the metadata describes", g->path, n);
     }
 }
 
@@ -449,6 +477,7 @@ void model_files_open(ModelFiles *f, const char *path) {
         gguf_open(&f->gguf, path);
         config_from_gguf(&f->cfg, &f->gguf);
         f->config_name = xstrdup(path);
+        check_gguf(&f->gguf, &f->cfg);
         return;
     }
     if (!path_is_dir(path)) {
@@ -457,15 +486,18 @@ void model_files_open(ModelFiles *f, const char *path) {
     }
     f->config_name = path_join(path, "config.json");
     config_load_file(&f->cfg, f->config_name);
+    st_open(&f->st, path);
+    check_safetensors(&f->st, &f->cfg, path);
 }
 
 void model_files_load(ModelFiles *f, Model *m) {
-    if (f->is_gguf) model_load_gguf(m, &f->gguf);
-    else model_load_safetensors(m, f->path);
+    if (f->is_gguf) read_gguf(&f->gguf, m);
+    else read_safetensors(&f->st, m);
 }
 
 void model_files_close(ModelFiles *f) {
     if (f->is_gguf) gguf_close(&f->gguf);
+    else if (f->path) st_close(&f->st);
     free(f->path);
     free(f->config_name);
     memset(f, 0, sizeof *f);

@@ -154,6 +154,7 @@ void vocab_from_hf(Vocab *v, const char *dir) {
         if (bos) v->bos_id = vocab_find(v, bos);
         if (eos) v->eos_id = vocab_find(v, eos);
         if (pad) v->pad_id = vocab_find(v, pad);
+        v->clean_up_spaces = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "clean_up_tokenization_spaces"));
         const cJSON *ab = cJSON_GetObjectItemCaseSensitive(c, "add_bos_token");
         if (cJSON_IsBool(ab)) v->add_bos = cJSON_IsTrue(ab);
         const cJSON *ct = cJSON_GetObjectItemCaseSensitive(c, "chat_template");
@@ -358,7 +359,7 @@ void vocab_write_hf(const Vocab *v, const char *dir) {
     if (v->eos_id >= 0) cJSON_AddStringToObject(c, "eos_token", v->tokens[v->eos_id]);
     if (v->pad_id >= 0) cJSON_AddStringToObject(c, "pad_token", v->tokens[v->pad_id]);
     if (v->chat_template) cJSON_AddStringToObject(c, "chat_template", v->chat_template);
-    cJSON_AddBoolToObject(c, "clean_up_tokenization_spaces", 0);
+    cJSON_AddBoolToObject(c, "clean_up_tokenization_spaces", v->clean_up_spaces);
     cJSON_AddStringToObject(c, "tokenizer_class", "PreTrainedTokenizerFast");
     text = cJSON_Print(c);
     p = path_join(dir, "tokenizer_config.json");

@@ -126,7 +126,8 @@ int main(int argc, char **argv) {
     model_files_open(&files, model_dir); /* a Hugging Face directory or a .gguf file */
     ModelConfig cfg = files.cfg;
     TokenizedRows rows;
-    tokenized_rows_load(&rows, data, cfg.vocab_size);
+    DataOptions dopt = {.vocab_size = cfg.vocab_size, .seq_len = 1 << 30};
+    tokenized_rows_load(&rows, data, &dopt);
     int T = 0;
     for (int i = 0; i < rows.n_rows; i++) T = MAX(T, tokenized_row_len(&rows, i));
     RunShape shape = {.batch = rows.n_rows * rows_seqs_per_row(rows.kind), .seq_len = T,
@@ -138,7 +139,9 @@ int main(int argc, char **argv) {
     Model m;
     model_create(&m, &cfg, &shape);
     model_files_load(&files, &m);
-    batch_fill(&m, &rows, 0, rows.n_rows);
+    DataLoader loader; /* every row in one batch, in file order */
+    loader_init(&loader, &rows, rows.n_rows, 0, 0, 0);
+    loader_next(&loader, &m);
     Batch *b = &m.batch;
     int N = b->B * b->T;
 

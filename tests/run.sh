@@ -29,6 +29,8 @@ run "bad input" $PY tests/test_bad_inputs.py
 run "weights in and out" $PY tests/test_weights_io.py
 run "GGUF in and out" $PY tests/test_gguf.py
 run "tokenizer files in both formats" $PY tests/test_tokenizer_files.py
+run "tokenizer conformance (ids as the reference tokenizers)" $PY tests/test_tokenizer.py
+run "chat templates and datasets" $PY tests/test_chat_data.py
 run "arena plan and defaults" $PY tests/test_plan.py
 run "peak memory against the plan" $PY tests/test_memory.py
 

@@ -78,7 +78,7 @@ def main():
     p, _, _ = run("--stage", "eval")
     m = re.search(r"mean loss \(NLL per scored token\) ([\d.]+)", p.stderr)
     rows = [json.loads(l) for l in p.stdout.splitlines()]
-    n_lines = sum(1 for _ in open(os.path.join(ROOT, "data", "sample-tokenized-sft.jsonl")))
+    n_lines = sum(1 for _ in open(os.path.join(ROOT, "data", "sample-ultrachat.jsonl")))
     ln_v = math.log(cfg["vocab_size"])
     ok = p.returncode == 0 and m and abs(float(m.group(1)) - ln_v) < 0.1 and len(rows) == n_lines
     result("default eval: fresh model scores ~ln(vocab) per token", ok,
