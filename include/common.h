@@ -34,6 +34,10 @@ AtomicFile atomic_open(const char *path);
 void atomic_commit(AtomicFile *af);
 void atomic_abandon(AtomicFile *af);
 
+/* A whole JSON file; dies with "path:line:col: invalid JSON" on a syntax error. */
+struct cJSON;
+struct cJSON *json_parse_file(const char *path);
+
 /* Position (1-based line and column) of byte `off` in text, for error messages. */
 void text_line_col(const char *text, size_t off, int *line, int *col);
 

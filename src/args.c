@@ -105,15 +105,7 @@ static void set_value(Options *o, const Flag *f, const char *v, const char *wher
 }
 
 static void apply_config_file(Options *o, const char *path, const unsigned char *given) {
-    size_t len;
-    char *text = read_text_file(path, &len);
-    const char *err_at = NULL;
-    cJSON *j = cJSON_ParseWithLengthOpts(text, len, &err_at, 0);
-    if (!j) {
-        int line, col;
-        text_line_col(text, err_at ? (size_t)(err_at - text) : 0, &line, &col);
-        die("%s:%d:%d: invalid JSON", path, line, col);
-    }
+    cJSON *j = json_parse_file(path);
     if (!cJSON_IsObject(j)) die("%s: expected a JSON object of flags", path);
     for (cJSON *e = j->child; e; e = e->next) {
         if (strcmp(e->string, "model_config") == 0) {
@@ -139,7 +131,6 @@ static void apply_config_file(Options *o, const char *path, const unsigned char 
         set_value(o, f, v, path);
     }
     cJSON_Delete(j);
-    free(text);
 }
 
 void options_parse(Options *o, int argc, char **argv) {

@@ -1,6 +1,8 @@
 /* common.c: see common.h. */
 #include "common.h"
 
+#include <cjson/cJSON.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -296,4 +298,18 @@ int json_has_nul_escape(const char *s, size_t len) {
         i++; /* skip the escaped character, so "\\\\u0000" is not taken for one */
     }
     return 0;
+}
+
+cJSON *json_parse_file(const char *path) {
+    size_t len;
+    char *text = read_text_file(path, &len);
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (!j) {
+        int line, col;
+        text_line_col(text, end ? (size_t)(end - text) : 0, &line, &col);
+        die("%s:%d:%d: invalid JSON", path, line, col);
+    }
+    free(text);
+    return j;
 }

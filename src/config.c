@@ -144,18 +144,9 @@ void config_from_json(ModelConfig *c, const cJSON *j, const char *where) {
 
 void config_load_file(ModelConfig *c, const char *path) {
     if (!path_is_file(path)) die("%s: no such file (a model directory needs config.json)", path);
-    size_t len;
-    char *text = read_text_file(path, &len);
-    const char *end = NULL;
-    cJSON *j = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-    if (!j) {
-        int line, col;
-        text_line_col(text, end ? (size_t)(end - text) : 0, &line, &col);
-        die("%s:%d:%d: invalid JSON", path, line, col);
-    }
+    cJSON *j = json_parse_file(path);
     config_from_json(c, j, path);
     cJSON_Delete(j);
-    free(text);
 }
 
 static void set_item(cJSON *o, const char *key, cJSON *v) {

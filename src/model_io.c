@@ -17,6 +17,20 @@ static void shape_str(char *buf, size_t size, int ndim, const int64_t *shape) {
     if (used < size) snprintf(buf + used, size - used, "]");
 }
 
+/* Whether `name` is one of the model's parameters, in a format's naming (name_of). */
+static int names_a_param(const ParamInfo info[P_KINDS], int n_layers, const char *name,
+                         void (*name_of)(ParamKind, int, char *, size_t)) {
+    char buf[160];
+    for (int k = 0; k < P_KINDS; k++) {
+        if (!info[k].present) continue;
+        for (int l = 0; l < (info[k].per_layer ? n_layers : 1); l++) {
+            name_of((ParamKind)k, l, buf, sizeof buf);
+            if (strcmp(buf, name) == 0) return 1;
+        }
+    }
+    return 0;
+}
+
 /* Tensors that checkpoints sometimes carry and that mean nothing to this model. */
 static int ignorable(const char *name) {
     return strstr(name, "rotary_emb.inv_freq") != NULL;
@@ -58,15 +72,7 @@ static void check_safetensors(const StSet *s, const ModelConfig *c, const char *
         const char *n = s->tensors[i].name;
         if (ignorable(n)) continue;
         if (c->tie_embeddings && strcmp(n, "lm_head.weight") == 0) continue;
-        int known = 0;
-        for (int k = 0; k < P_KINDS && !known; k++) {
-            if (!info[k].present) continue;
-            for (int l = 0; l < (info[k].per_layer ? L : 1) && !known; l++) {
-                param_name((ParamKind)k, l, name, sizeof name);
-                known = strcmp(name, n) == 0;
-            }
-        }
-        if (!known)
+        if (!names_a_param(info, L, n, param_name))
             die("%s: tensor \"%s\" is not part of the model config.json describes", st_file_of(s, &s->tensors[i]), n);
     }
 }
@@ -280,15 +286,7 @@ static void check_gguf(const Gguf *g, const ModelConfig *c) {
         const char *n = g->tensors[i].name;
         if (strcmp(n, "rope_freqs.weight") == 0 || strstr(n, "attn_rot_embd")) continue;
         if (c->tie_embeddings && strcmp(n, "output.weight") == 0) continue;
-        int known = 0;
-        for (int k = 0; k < P_KINDS && !known; k++) {
-            if (!info[k].present) continue;
-            for (int l = 0; l < (info[k].per_layer ? L : 1) && !known; l++) {
-                gguf_param_name((ParamKind)k, l, name, sizeof name);
-                known = strcmp(name, n) == 0;
-            }
-        }
-        if (!known) die("%s: tensor \"%s\" is not part of the model the metadata describes", g->path, n);
+        if (!names_a_param(info, L, n, gguf_param_name)) die("%s: tensor \"%s\" is not part of the model the metadata describes", g->path, n);
     }
 }
 

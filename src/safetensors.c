@@ -173,15 +173,7 @@ void st_open(StSet *s, const char *path) {
     char *index_path = path_join(path, "model.safetensors.index.json");
     char *single = path_join(path, "model.safetensors");
     if (path_is_file(index_path)) {
-        size_t len;
-        char *text = read_text_file(index_path, &len);
-        const char *err_at = NULL;
-        cJSON *j = cJSON_ParseWithLengthOpts(text, len, &err_at, 0);
-        if (!j) {
-            int line, col;
-            text_line_col(text, err_at ? (size_t)(err_at - text) : 0, &line, &col);
-            die("%s:%d:%d: invalid JSON", index_path, line, col);
-        }
+        cJSON *j = json_parse_file(index_path);
         const cJSON *wm = cJSON_GetObjectItemCaseSensitive(j, "weight_map");
         if (!cJSON_IsObject(wm)) die("%s: missing \"weight_map\" object", index_path);
         char **shards = NULL; /* distinct file names, in order of first appearance */
@@ -208,7 +200,6 @@ void st_open(StSet *s, const char *path) {
         }
         stbds_arrfree(shards);
         cJSON_Delete(j);
-        free(text);
     } else if (path_is_file(single)) {
         open_file(s, single);
     } else {

@@ -57,20 +57,6 @@ void vocab_free(Vocab *v) {
 
 /* ---------------------------------------------------------------- tokenizer.json */
 
-static cJSON *parse_json_file(const char *path) {
-    size_t len;
-    char *text = read_text_file(path, &len);
-    const char *end = NULL;
-    cJSON *j = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-    if (!j) {
-        int line, col;
-        text_line_col(text, end ? (size_t)(end - text) : 0, &line, &col);
-        die("%s:%d:%d: invalid JSON", path, line, col);
-    }
-    free(text);
-    return j;
-}
-
 /* tokenizer_config.json names special tokens as a string or as {"content": ...}. */
 static const char *token_content(const cJSON *t) {
     if (cJSON_IsString(t)) return t->valuestring;
@@ -86,7 +72,7 @@ void vocab_from_hf(Vocab *v, const char *dir) {
     v->bos_id = v->eos_id = v->pad_id = -1;
     char *path = path_join(dir, "tokenizer.json");
     if (!path_is_file(path)) die("%s: missing (the model's tokenizer)", path);
-    cJSON *j = parse_json_file(path);
+    cJSON *j = json_parse_file(path);
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(j, "model");
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(model, "type");
     if (!cJSON_IsString(type) || strcmp(type->valuestring, "BPE") != 0)
@@ -147,7 +133,7 @@ void vocab_from_hf(Vocab *v, const char *dir) {
     v->add_bos = strcmp(v->pre, "llama-bpe") == 0 ? 1 : post_bos; /* llama.cpp's defaults */
     if (post_bos) v->add_bos = 1;
     if (path_is_file(cfg_path)) {
-        cJSON *c = parse_json_file(cfg_path);
+        cJSON *c = json_parse_file(cfg_path);
         const char *bos = token_content(cJSON_GetObjectItemCaseSensitive(c, "bos_token"));
         const char *eos = token_content(cJSON_GetObjectItemCaseSensitive(c, "eos_token"));
         const char *pad = token_content(cJSON_GetObjectItemCaseSensitive(c, "pad_token"));
