@@ -34,6 +34,12 @@ build/engine_check: tests/engine_check.c build/libtrainer.a
 build/test_ops_fd: tests/test_ops_fd.c src/ops.c include/ops.h | build
 	$(CC) $(CPPFLAGS) $(CFLAGS) -DOPS_DOUBLE -o $@ tests/test_ops_fd.c src/ops.c -lm -fopenmp
 
+build/optim_check: tests/optim_check.c build/libtrainer.a
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+build/test_losses: tests/test_losses.c src/loss.c include/loss.h | build
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ tests/test_losses.c src/loss.c -lm
+
 # The program built with AddressSanitizer and UBSan, for feeding it bad files.
 build/asan/train: $(wildcard src/*.c) $(HEADERS)
 	mkdir -p build/asan

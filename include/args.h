@@ -18,8 +18,17 @@ typedef struct {
     long long seed;
     double lr, weight_decay;
     int warmup, max_steps, epochs;
-    const char *loss;          /* dpo | spo */
+    const char *loss;          /* dpo | spo | ipo | hinge */
     double beta;
+    double label_smoothing;    /* dpo: conservative DPO epsilon */
+    double max_grad_norm;
+    int save_every, keep_last;
+    const char *resume;        /* a checkpoint (or a run directory: its newest checkpoint) */
+    int precompute_ref;        /* reference log-probs computed once, weights not kept */
+    const char *ref_model;     /* eval: the reference for rewards */
+    const char *prompt;        /* generate */
+    int max_new_tokens;
+    double temperature, top_p;
     const char *ref_dtype;     /* fp32 | bf16 */
     const char *save_dtype;    /* f32 | bf16 | f16 | q8_0 (GGUF only) */
     const char *export_gguf;   /* also write the model as this GGUF file */
@@ -32,9 +41,17 @@ typedef struct {
     const char *text_file;     /* --stage tokenize: JSONL of strings */
     cJSON *model_config;       /* "model_config" from the --config file, if any */
     const char *config_path;
+    unsigned char given[64];   /* flags set on the command line (they win over files) */
 } Options;
 
+/* Apply a JSON object of flags (a --config file, or a checkpoint's saved args), leaving the
+ * flags given on the command line as they are. */
+void options_apply_json(Options *o, const cJSON *j, const char *where);
+/* The effective flags as a JSON object, for trainer_state.json. */
+cJSON *options_to_json(const Options *o);
+
 void options_parse(Options *o, int argc, char **argv);
+void options_validate(Options *o);
 void options_print_help(FILE *f);
 /* Bytes from "5GB", "500MB", "2GiB", "123" (bytes). Dies on a bad value naming the flag. */
 uint64_t parse_size(const char *s, const char *flag);

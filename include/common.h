@@ -25,6 +25,11 @@ int path_is_file(const char *path);
 char *path_join(const char *dir, const char *name);
 void make_dir(const char *path);  /* mkdir -p; dies on failure */
 
+/* A file shipped with the program, found next to the binary wherever it is run from. */
+char *repo_path(const char *rel);
+/* rm -r of a directory this program wrote. */
+void remove_tree(const char *path);
+
 /* Write to "<path>.tmp-<pid>", fsync, rename over path: a reader (or a crash) never
  * sees a half-written file. */
 void write_file_atomic(const char *path, const void *data, size_t len);

@@ -61,6 +61,7 @@ typedef struct {
     int *tokens, *targets, *pos, *seg;
     float *logp;   /* per-position log-prob of its target (0 where none) */
     float *dlogp;  /* d loss / d logp, filled by the loss before model_backward */
+    float *ref_logp; /* the frozen reference's logp, by model_forward_ref */
 } Batch;
 
 /* One layer's buffers: in the arena's activations when the forward keeps them for the
@@ -98,6 +99,8 @@ ArenaPlan model_plan(const ModelConfig *c, const RunShape *s);
 void model_create(Model *m, const ModelConfig *c, const RunShape *s);
 void model_destroy(Model *m);
 
+/* Offset of kind's tensor for `layer` in a parameter-shaped array, (size_t)-1 if absent. */
+size_t param_offset(const Model *m, ParamKind kind, int layer);
 /* Pointer to kind's tensor for `layer` (0 for global tensors) inside a flat array laid out
  * like the parameters: params, grads, or moments. Tied lm_head resolves to the embedding. */
 float *param_ptr(const Model *m, float *base, ParamKind kind, int layer);
@@ -110,8 +113,15 @@ void model_init_random(Model *m, uint64_t seed);
 int model_has_inference(const RunShape *s);
 /* Run on m->batch. keep=1 stores activations for model_backward (needs shape.train). */
 void model_forward(Model *m, int keep);
+/* The frozen reference's forward (fp32 or bf16 weights, keeping nothing): its per-position
+ * log-probs land in m->batch.ref_logp. */
+void model_forward_ref(Model *m);
+/* Make the reference a copy of the current parameters (rounded to bf16 if so planned). */
+void model_ref_from_params(Model *m);
 /* Gradients of sum_n dlogp[n] * logp[n], ADDED into m->grads. */
 void model_backward(Model *m);
 void model_zero_grad(Model *m);
+/* After a forward that kept nothing: the V logits at position n of the batch (sampling). */
+void model_position_logits(Model *m, int n, float *out);
 /* After a forward: all logits, out[N, V] (tests; not used in training). */
 void model_logits(Model *m, int keep, float *out);

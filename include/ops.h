@@ -6,6 +6,7 @@
  * this same file with -DOPS_DOUBLE to check every backward in double precision. */
 #pragma once
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef OPS_DOUBLE
 typedef double real;
@@ -61,3 +62,11 @@ void lmhead_logprob_forward(real *logp, real *lse, const real *x, const real *w,
                             int V, real *chunk);
 void lmhead_logprob_backward(real *dx, real *dw, const real *dlogp, const real *x, const real *w,
                              const int *targets, const real *lse, int N, int E, int V, real *chunk);
+
+/* Forward-only variants reading bf16 weights (the frozen reference kept in bf16 with
+ * --ref-dtype bf16); activations and accumulation stay in `real`. */
+void embedding_forward_w16(real *out, const int *tokens, const uint16_t *table, int N, int E);
+void rmsnorm_forward_w16(real *out, real *rstd, const real *x, const uint16_t *w, int N, int E, real eps);
+void matmul_forward_w16(real *out, const real *x, const uint16_t *w, const uint16_t *b, int N, int I, int O);
+void lmhead_logprob_forward_w16(real *logp, real *lse, const real *x, const uint16_t *w, const int *targets, int N,
+                                int E, int V, real *chunk);

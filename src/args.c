@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "common.h"
+#include <cjson/cJSON.h>
 
 typedef enum { T_STR, T_INT, T_LL, T_DBL, T_BOOL } FlagType;
 typedef struct {
@@ -26,14 +27,15 @@ typedef struct {
 
 #define F(name, type, field, dflt, help) {name, type, offsetof(Options, field), dflt, help}
 static const Flag flags[] = {
-    F("stage", T_STR, stage, "eval", "eval | convert (sft and pref: plans only, with --dry-run)"),
+    F("stage", T_STR, stage, "eval", "sft | pref | eval | generate | tokenize | convert"),
     F("model", T_STR, model, NULL, "Hugging Face model directory (config.json + *.safetensors [+ index]) or a "
                                    ".gguf file (F32/F16/BF16/Q8_0/Q4_0/Q4_1/Q5_0/Q5_1/IQ4_NL/Q4_K/Q5_K/Q6_K); "
                                    "default: the small model in configs/default-model.json, initialised from --seed"),
     F("data", T_STR, data, NULL, "JSONL rows: chat (ultrachat_200k messages, ultrafeedback_binarized chosen/"
                                  "rejected) or tokenized (input_ids/labels, prompt_/chosen_/rejected_input_ids); "
                                  "default: the samples in data/"),
-    F("out", T_STR, out, NULL, "eval: output JSONL file (default stdout); convert: output model directory"),
+    F("out", T_STR, out, NULL, "sft/pref: run directory (default runs/sft, runs/pref-<loss>); eval/generate: "
+                               "output JSONL file (default stdout); convert: output model directory"),
     F("config", T_STR, config, NULL, "JSON file of flags (keys are flag names) and optionally \"model_config\" "
                                      "(a config.json object used by --dry-run and when no --model is given)"),
     F("dry-run", T_BOOL, dry_run, "0", "print the arena plan (bytes per region) for this stage and exit"),
@@ -41,14 +43,27 @@ static const Flag flags[] = {
     F("grad-accum", T_INT, grad_accum, "1", "micro-batches per optimizer step (training stages)"),
     F("seq-len", T_INT, seq_len, "1024", "longest sequence; eval refuses rows longer than this"),
     F("threads", T_INT, threads, "0", "OpenMP threads (0 = OMP_NUM_THREADS or every core)"),
-    F("seed", T_LL, seed, "42", "seed for everything random (initialisation, later data order)"),
+    F("seed", T_LL, seed, "42", "seed for everything random: initialisation, data order, sampling"),
     F("lr", T_DBL, lr, "2e-5", "peak learning rate (training stages)"),
     F("weight-decay", T_DBL, weight_decay, "0.0", "AdamW decoupled weight decay (training stages)"),
     F("warmup", T_INT, warmup, "0", "linear warmup steps (training stages)"),
     F("max-steps", T_INT, max_steps, "0", "stop after this many optimizer steps (0 = run --epochs)"),
     F("epochs", T_INT, epochs, "1", "passes over the data (training stages)"),
-    F("loss", T_STR, loss, "dpo", "preference loss: dpo | spo"),
-    F("beta", T_DBL, beta, "0.1", "preference loss beta"),
+    F("loss", T_STR, loss, "dpo", "preference loss: dpo | spo | ipo | hinge (sequence log-probs are sums over "
+                                  "response tokens; ipo length-averages them, as its paper does)"),
+    F("beta", T_DBL, beta, "0.1", "preference loss beta (ipo: tau)"),
+    F("label-smoothing", T_DBL, label_smoothing, "0", "dpo: conservative DPO epsilon in [0, 0.5)"),
+    F("max-grad-norm", T_DBL, max_grad_norm, "1.0", "clip gradients to this global L2 norm (0 = no clipping)"),
+    F("save-every", T_INT, save_every, "0", "write a checkpoint every N optimizer steps (and always at the end)"),
+    F("keep-last", T_INT, keep_last, "0", "keep only the newest N checkpoints (0 = all)"),
+    F("resume", T_STR, resume, NULL, "continue a run exactly from a checkpoint (or a run directory's newest)"),
+    F("precompute-ref", T_BOOL, precompute_ref, "0", "pref: compute the reference log-probs once (cached in --out) "
+                                                     "and keep no reference weights in memory"),
+    F("ref-model", T_STR, ref_model, NULL, "eval: reference model for rewards and the preference loss"),
+    F("prompt", T_STR, prompt, NULL, "generate: a user message (default: the prompts of --data)"),
+    F("max-new-tokens", T_INT, max_new_tokens, "128", "generate: tokens to sample at most"),
+    F("temperature", T_DBL, temperature, "0.7", "generate: sampling temperature (0 = greedy)"),
+    F("top-p", T_DBL, top_p, "0.9", "generate: nucleus sampling mass"),
     F("ref-dtype", T_STR, ref_dtype, "fp32", "frozen reference weights in memory: fp32 | bf16"),
     F("save-dtype", T_STR, save_dtype, "f32", "dtype of written weights: f32 | bf16 | f16; q8_0 for GGUF"),
     F("export-gguf", T_STR, export_gguf, NULL, "also write the model as a GGUF file llama.cpp loads (Q/K rows "
@@ -104,19 +119,23 @@ static void set_value(Options *o, const Flag *f, const char *v, const char *wher
     }
 }
 
-static void apply_config_file(Options *o, const char *path, const unsigned char *given) {
-    cJSON *j = json_parse_file(path);
+void options_apply_json(Options *o, const cJSON *j, const char *path) {
     if (!cJSON_IsObject(j)) die("%s: expected a JSON object of flags", path);
     for (cJSON *e = j->child; e; e = e->next) {
         if (strcmp(e->string, "model_config") == 0) {
             if (!cJSON_IsObject(e)) die("%s: \"model_config\" must be an object (a config.json)", path);
-            o->model_config = cJSON_Duplicate(e, 1);
+            if (!o->model_config) o->model_config = cJSON_Duplicate(e, 1);
             continue;
         }
         if (e->string[0] == '_') continue; /* "_comment" and friends */
         const Flag *f = find_flag(e->string);
-        if (!f || strcmp(f->name, "config") == 0) die("%s: unknown key \"%s\" (see --help for flag names)", path, e->string);
-        if (given[f - flags]) continue; /* the command line wins */
+        if (!f || strcmp(f->name, "config") == 0 || strcmp(f->name, "resume") == 0)
+            die("%s: unknown key \"%s\" (see --help for flag names)", path, e->string);
+        if (o->given[f - flags]) continue; /* the command line wins */
+        if (cJSON_IsNull(e)) {
+            if (f->type == T_STR) *(const char **)((char *)o + f->offset) = NULL;
+            continue;
+        }
         char buf[64];
         const char *v;
         if (cJSON_IsString(e)) v = xstrdup(e->valuestring);
@@ -130,6 +149,32 @@ static void apply_config_file(Options *o, const char *path, const unsigned char 
         } else die("%s: \"%s\" must be a string, number or boolean", path, e->string);
         set_value(o, f, v, path);
     }
+}
+
+cJSON *options_to_json(const Options *o) {
+    cJSON *j = cJSON_CreateObject();
+    for (int i = 0; i < N_FLAGS; i++) {
+        const Flag *f = &flags[i];
+        const char *p = (const char *)o + f->offset;
+        if (!strcmp(f->name, "config") || !strcmp(f->name, "resume") || !strcmp(f->name, "dry-run")) continue;
+        switch (f->type) {
+        case T_STR:
+            if (*(const char *const *)p) cJSON_AddStringToObject(j, f->name, *(const char *const *)p);
+            else cJSON_AddNullToObject(j, f->name);
+            break;
+        case T_INT: cJSON_AddNumberToObject(j, f->name, *(const int *)p); break;
+        case T_LL: cJSON_AddNumberToObject(j, f->name, (double)*(const long long *)p); break;
+        case T_DBL: cJSON_AddNumberToObject(j, f->name, *(const double *)p); break;
+        case T_BOOL: cJSON_AddBoolToObject(j, f->name, *(const int *)p); break;
+        }
+    }
+    if (o->model_config) cJSON_AddItemToObject(j, "model_config", cJSON_Duplicate(o->model_config, 1));
+    return j;
+}
+
+static void apply_config_file(Options *o, const char *path) {
+    cJSON *j = json_parse_file(path);
+    options_apply_json(o, j, path);
     cJSON_Delete(j);
 }
 
@@ -137,8 +182,8 @@ void options_parse(Options *o, int argc, char **argv) {
     memset(o, 0, sizeof *o);
     for (int i = 0; i < N_FLAGS; i++)
         if (flags[i].dflt) set_value(o, &flags[i], flags[i].dflt, "default");
-    unsigned char given[N_FLAGS];
-    memset(given, 0, sizeof given);
+    unsigned char *given = o->given;
+    if (N_FLAGS > (int)sizeof o->given) die("internal: too many flags");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -165,8 +210,12 @@ void options_parse(Options *o, int argc, char **argv) {
     }
     if (o->config) {
         o->config_path = o->config;
-        apply_config_file(o, o->config, given);
+        apply_config_file(o, o->config);
     }
+    options_validate(o);
+}
+
+void options_validate(Options *o) {
     if (o->threads == 0) o->threads = omp_get_max_threads();
     omp_set_num_threads(o->threads);
     if (o->batch_size <= 0) die("--batch-size must be at least 1");
@@ -174,8 +223,11 @@ void options_parse(Options *o, int argc, char **argv) {
     if (o->grad_accum <= 0) die("--grad-accum must be at least 1");
     if (strcmp(o->ref_dtype, "fp32") != 0 && strcmp(o->ref_dtype, "bf16") != 0)
         die("--ref-dtype must be fp32 or bf16, got \"%s\"", o->ref_dtype);
-    if (strcmp(o->loss, "dpo") != 0 && strcmp(o->loss, "spo") != 0)
-        die("--loss must be dpo or spo, got \"%s\"", o->loss);
+    if (strcmp(o->loss, "dpo") && strcmp(o->loss, "spo") && strcmp(o->loss, "ipo") && strcmp(o->loss, "hinge"))
+        die("--loss must be dpo, spo, ipo or hinge, got \"%s\"", o->loss);
+    if (!(o->beta > 0)) die("--beta must be positive");
+    if (o->label_smoothing < 0 || o->label_smoothing >= 0.5) die("--label-smoothing must be in [0, 0.5)");
+    if (o->temperature < 0 || !(o->top_p > 0 && o->top_p <= 1)) die("--temperature must be >= 0 and --top-p in (0, 1]");
 }
 
 void options_print_help(FILE *f) {

@@ -5,9 +5,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -312,4 +314,34 @@ cJSON *json_parse_file(const char *path) {
     }
     free(text);
     return j;
+}
+
+char *repo_path(const char *rel) {
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return xstrdup(rel);
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (slash) *slash = 0;
+    return path_join(exe, rel);
+}
+
+void remove_tree(const char *path) {
+    /* a directory of our own making (checkpoints, temporary writes): no symlinks followed */
+    DIR *d = opendir(path);
+    if (!d) {
+        unlink(path);
+        return;
+    }
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        char *child = path_join(path, e->d_name);
+        struct stat st;
+        if (lstat(child, &st) == 0 && S_ISDIR(st.st_mode)) remove_tree(child);
+        else unlink(child);
+        free(child);
+    }
+    closedir(d);
+    rmdir(path);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "dtype.h"
 #include "ops.h"
 #include "rng.h"
 
@@ -61,11 +62,16 @@ size_t param_layout(const ModelConfig *c, ParamInfo info[P_KINDS]) {
     return off;
 }
 
-float *param_ptr(const Model *m, float *base, ParamKind kind, int layer) {
+size_t param_offset(const Model *m, ParamKind kind, int layer) {
     if (kind == P_LM_HEAD && m->cfg.tie_embeddings) kind = P_EMBED;
     const ParamInfo *p = &m->info[kind];
-    if (!p->present) return NULL;
-    return base + p->offset + (p->per_layer ? (size_t)layer * p->numel : 0);
+    if (!p->present) return (size_t)-1;
+    return p->offset + (p->per_layer ? (size_t)layer * p->numel : 0);
+}
+
+float *param_ptr(const Model *m, float *base, ParamKind kind, int layer) {
+    size_t off = param_offset(m, kind, layer);
+    return off == (size_t)-1 ? NULL : base + off;
 }
 
 /* ---------------------------------------------------------------- arena layout */
@@ -157,6 +163,7 @@ static void layout(Model *m, ArenaPlan *plan) {
     m->batch.seg = carve_ints(b, N);
     m->batch.logp = carve_floats(b, N);
     m->batch.dlogp = carve_floats(b, N);
+    m->batch.ref_logp = carve_floats(b, N);
     m->inv_freq = carve_floats(b, half);
     m->rope_cos = carve_floats(b, (size_t)s->seq_len * half);
     m->rope_sin = carve_floats(b, (size_t)s->seq_len * half);
@@ -243,41 +250,97 @@ static LayerBufs layer_bufs(const Model *m, int l, int keep) {
 
 int model_has_inference(const RunShape *s) { return !s->train || s->ref != REF_NONE; }
 
-void model_forward(Model *m, int keep) {
-    if (keep && !m->shape.train) die("internal: forward with kept activations on an inference-only model");
-    if (!keep && !model_has_inference(&m->shape)) die("internal: this run planned no room for a forward without keeping");
+/* The weights a forward reads: the policy's (fp32) or the frozen reference's (fp32 or bf16),
+ * all laid out like the parameters. */
+typedef struct {
+    const float *f;
+    const uint16_t *h;
+} Weights;
+
+static void w_embed(const Model *m, const Weights *W, float *out, const int *tokens, int N) {
+    size_t o = param_offset(m, P_EMBED, 0);
+    if (W->h) embedding_forward_w16(out, tokens, W->h + o, N, m->cfg.dim);
+    else embedding_forward(out, tokens, W->f + o, N, m->cfg.dim);
+}
+
+static void w_norm(const Model *m, const Weights *W, ParamKind k, int l, float *out, float *rstd, const float *x,
+                   int N) {
+    size_t o = param_offset(m, k, l);
+    if (W->h) rmsnorm_forward_w16(out, rstd, x, W->h + o, N, m->cfg.dim, (float)m->cfg.norm_eps);
+    else rmsnorm_forward(out, rstd, x, W->f + o, N, m->cfg.dim, (float)m->cfg.norm_eps);
+}
+
+static void w_linear(const Model *m, const Weights *W, ParamKind wk, ParamKind bk, int l, float *out, const float *x,
+                     int N, int I, int O) {
+    size_t ow = param_offset(m, wk, l), ob = (int)bk >= 0 ? param_offset(m, bk, l) : (size_t)-1;
+    if (W->h) matmul_forward_w16(out, x, W->h + ow, ob == (size_t)-1 ? NULL : W->h + ob, N, I, O);
+    else matmul_forward(out, x, W->f + ow, ob == (size_t)-1 ? NULL : W->f + ob, N, I, O);
+}
+
+static void w_head(const Model *m, const Weights *W, const ForwardBufs *f, const Batch *bt, int N) {
+    size_t o = param_offset(m, P_LM_HEAD, 0);
+    if (W->h)
+        lmhead_logprob_forward_w16(bt->logp, f->lm_lse, f->xf, W->h + o, bt->targets, N, m->cfg.dim,
+                                   m->cfg.vocab_size, f->lm_chunk);
+    else
+        lmhead_logprob_forward(bt->logp, f->lm_lse, f->xf, W->f + o, bt->targets, N, m->cfg.dim, m->cfg.vocab_size,
+                               f->lm_chunk);
+}
+
+static void forward(Model *m, int keep, const Weights *W) {
     const ModelConfig *c = &m->cfg;
     const Batch *bt = &m->batch;
     const ForwardBufs *f = keep ? &m->keep : &m->infer;
     int B = bt->B, T = bt->T, N = B * T, E = c->dim, F = c->ffn_dim, D = c->head_dim;
     int nh = c->n_heads, nkv = c->n_kv_heads, Hq = nh * D, Hkv = nkv * D;
-    float *P = m->params;
 
-    embedding_forward(layer_bufs(m, 0, keep).x_in, bt->tokens, param_ptr(m, P, P_EMBED, 0), N, E);
+    w_embed(m, W, layer_bufs(m, 0, keep).x_in, bt->tokens, N);
     for (int l = 0; l < c->n_layers; l++) {
         LayerBufs b = layer_bufs(m, l, keep);
         /* attention block: h_mid = x + o_proj(attention(rope(q), rope(k), v)) on rmsnorm(x) */
-        rmsnorm_forward(b.a, b.rstd1, b.x_in, param_ptr(m, P, P_ATTN_NORM, l), N, E, c->norm_eps);
-        matmul_forward(b.q, b.a, param_ptr(m, P, P_WQ, l), param_ptr(m, P, P_BQ, l), N, E, Hq);
-        matmul_forward(b.k, b.a, param_ptr(m, P, P_WK, l), param_ptr(m, P, P_BK, l), N, E, Hkv);
-        matmul_forward(b.v, b.a, param_ptr(m, P, P_WV, l), param_ptr(m, P, P_BV, l), N, E, Hkv);
+        w_norm(m, W, P_ATTN_NORM, l, b.a, b.rstd1, b.x_in, N);
+        w_linear(m, W, P_WQ, P_BQ, l, b.q, b.a, N, E, Hq);
+        w_linear(m, W, P_WK, P_BK, l, b.k, b.a, N, E, Hkv);
+        w_linear(m, W, P_WV, P_BV, l, b.v, b.a, N, E, Hkv);
         rope_forward(b.q, bt->pos, m->rope_cos, m->rope_sin, N, nh, D);
         rope_forward(b.k, bt->pos, m->rope_cos, m->rope_sin, N, nkv, D);
         attention_forward(b.att, b.lse, b.q, b.k, b.v, bt->seg, B, T, nh, nkv, D, f->attn_buf);
-        matmul_forward(f->tmp, b.att, param_ptr(m, P, P_WO, l), NULL, N, Hq, E);
+        w_linear(m, W, P_WO, (ParamKind)-1, l, f->tmp, b.att, N, Hq, E);
         residual_forward(b.h_mid, b.x_in, f->tmp, (size_t)N * E);
         /* MLP block: x_out = h_mid + down(silu(gate(n)) * up(n)), n = rmsnorm(h_mid) */
-        rmsnorm_forward(b.m, b.rstd2, b.h_mid, param_ptr(m, P, P_FFN_NORM, l), N, E, c->norm_eps);
-        matmul_forward(b.g, b.m, param_ptr(m, P, P_WG, l), NULL, N, E, F);
-        matmul_forward(b.u, b.m, param_ptr(m, P, P_WU, l), NULL, N, E, F);
+        w_norm(m, W, P_FFN_NORM, l, b.m, b.rstd2, b.h_mid, N);
+        w_linear(m, W, P_WG, (ParamKind)-1, l, b.g, b.m, N, E, F);
+        w_linear(m, W, P_WU, (ParamKind)-1, l, b.u, b.m, N, E, F);
         swiglu_forward(b.s, b.g, b.u, (size_t)N * F);
-        matmul_forward(f->tmp, b.s, param_ptr(m, P, P_WD, l), NULL, N, F, E);
+        w_linear(m, W, P_WD, (ParamKind)-1, l, f->tmp, b.s, N, F, E);
         residual_forward(b.x_out, b.h_mid, f->tmp, (size_t)N * E);
     }
     float *x_last = layer_bufs(m, c->n_layers - 1, keep).x_out;
-    rmsnorm_forward(f->xf, f->rstdf, x_last, param_ptr(m, P, P_FINAL_NORM, 0), N, E, c->norm_eps);
-    lmhead_logprob_forward(bt->logp, f->lm_lse, f->xf, param_ptr(m, P, P_LM_HEAD, 0), bt->targets, N, E,
-                           c->vocab_size, f->lm_chunk);
+    w_norm(m, W, P_FINAL_NORM, 0, f->xf, f->rstdf, x_last, N);
+    w_head(m, W, f, bt, N);
+}
+
+void model_forward(Model *m, int keep) {
+    if (keep && !m->shape.train) die("internal: forward with kept activations on an inference-only model");
+    if (!keep && !model_has_inference(&m->shape)) die("internal: this run planned no room for a forward without keeping");
+    Weights W = {m->params, NULL};
+    forward(m, keep, &W);
+}
+
+void model_forward_ref(Model *m) {
+    if (m->shape.ref == REF_NONE) die("internal: no reference weights in this run's plan");
+    Weights W = {m->shape.ref == REF_FP32 ? m->ref_params : NULL, m->shape.ref == REF_BF16 ? m->ref_params : NULL};
+    forward(m, 0, &W);
+    memcpy(m->batch.ref_logp, m->batch.logp, sizeof(float) * (size_t)m->batch.B * m->batch.T);
+}
+
+void model_ref_from_params(Model *m) {
+    if (m->shape.ref == REF_FP32) memcpy(m->ref_params, m->params, m->n_params * sizeof(float));
+    else if (m->shape.ref == REF_BF16) {
+        uint16_t *h = m->ref_params;
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < m->n_params; i++) h[i] = f32_to_bf16(m->params[i]);
+    }
 }
 
 void model_backward(Model *m) {
@@ -337,4 +400,10 @@ void model_logits(Model *m, int keep, float *out) {
     const ForwardBufs *f = keep ? &m->keep : &m->infer;
     int N = m->batch.B * m->batch.T;
     matmul_forward(out, f->xf, param_ptr(m, m->params, P_LM_HEAD, 0), NULL, N, m->cfg.dim, m->cfg.vocab_size);
+}
+
+void model_position_logits(Model *m, int n, float *out) {
+    const ForwardBufs *f = &m->infer;
+    matmul_forward(out, f->xf + (size_t)n * m->cfg.dim, param_ptr(m, m->params, P_LM_HEAD, 0), NULL, 1, m->cfg.dim,
+                   m->cfg.vocab_size);
 }

@@ -6,6 +6,8 @@
 #include <omp.h>
 #include <string.h>
 
+#include "dtype.h"
+
 static inline real dot(const real *a, const real *b, int n) {
     real s = 0;
 #pragma omp simd reduction(+ : s)
@@ -274,23 +276,29 @@ static void chunk_logits(real *chunk, const real *x, const real *w, const int *r
         for (int v = 0; v < V; v++) chunk[(size_t)r * V + v] = dot(x + (size_t)rows[r] * E, w + (size_t)v * E, E);
 }
 
+/* log-softmax of each chunk row at its target: logp and lse */
+static void chunk_logprobs(real *logp, real *lse, const real *chunk, const int *rows, int count, const int *targets,
+                           int V) {
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < count; r++) {
+        const real *z = chunk + (size_t)r * V;
+        real mx = z[0];
+        for (int v = 1; v < V; v++) mx = z[v] > mx ? z[v] : mx;
+        double sum = 0;
+        for (int v = 0; v < V; v++) sum += exp((double)(z[v] - mx));
+        real L = mx + (real)log(sum);
+        lse[rows[r]] = L;
+        logp[rows[r]] = z[targets[rows[r]]] - L;
+    }
+}
+
 void lmhead_logprob_forward(real *logp, real *lse, const real *x, const real *w, const int *targets, int N, int E,
                             int V, real *chunk) {
     for (int n = 0; n < N; n++) logp[n] = lse[n] = 0;
     int rows[LMHEAD_CHUNK], next = 0, count;
     while ((count = next_target_rows(targets, N, &next, rows)) > 0) {
         chunk_logits(chunk, x, w, rows, count, E, V);
-#pragma omp parallel for schedule(static)
-        for (int r = 0; r < count; r++) {
-            const real *z = chunk + (size_t)r * V;
-            real mx = z[0];
-            for (int v = 1; v < V; v++) mx = z[v] > mx ? z[v] : mx;
-            double sum = 0;
-            for (int v = 0; v < V; v++) sum += exp((double)(z[v] - mx));
-            real L = mx + (real)log(sum);
-            lse[rows[r]] = L;
-            logp[rows[r]] = z[targets[rows[r]]] - L;
-        }
+        chunk_logprobs(logp, lse, chunk, rows, count, targets, V);
     }
 }
 
@@ -312,5 +320,54 @@ void lmhead_logprob_backward(real *dx, real *dw, const real *dlogp, const real *
 #pragma omp parallel for schedule(static)
         for (int v = 0; v < V; v++)
             for (int r = 0; r < count; r++) axpy(dw + (size_t)v * E, chunk[(size_t)r * V + v], x + (size_t)rows[r] * E, E);
+    }
+}
+
+/* ---------------------------------------------------------------- bf16 weights (forward only) */
+
+static inline real dot_w16(const real *a, const uint16_t *w, int n) {
+    real s = 0;
+#pragma omp simd reduction(+ : s)
+    for (int i = 0; i < n; i++) s += a[i] * (real)bf16_to_f32(w[i]);
+    return s;
+}
+
+void embedding_forward_w16(real *out, const int *tokens, const uint16_t *table, int N, int E) {
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++)
+        for (int i = 0; i < E; i++) out[(size_t)n * E + i] = bf16_to_f32(table[(size_t)tokens[n] * E + i]);
+}
+
+void rmsnorm_forward_w16(real *out, real *rstd, const real *x, const uint16_t *w, int N, int E, real eps) {
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++) {
+        const real *xr = x + (size_t)n * E;
+        double ss = 0;
+        for (int i = 0; i < E; i++) ss += (double)xr[i] * xr[i];
+        real r = (real)(1.0 / sqrt(ss / E + (double)eps));
+        rstd[n] = r;
+        for (int i = 0; i < E; i++) out[(size_t)n * E + i] = (real)bf16_to_f32(w[i]) * (xr[i] * r);
+    }
+}
+
+void matmul_forward_w16(real *out, const real *x, const uint16_t *w, const uint16_t *b, int N, int I, int O) {
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < O; o++) {
+            real s = dot_w16(x + (size_t)n * I, w + (size_t)o * I, I);
+            out[(size_t)n * O + o] = b ? s + (real)bf16_to_f32(b[o]) : s;
+        }
+}
+
+void lmhead_logprob_forward_w16(real *logp, real *lse, const real *x, const uint16_t *w, const int *targets, int N,
+                                int E, int V, real *chunk) {
+    for (int n = 0; n < N; n++) logp[n] = lse[n] = 0;
+    int rows[LMHEAD_CHUNK], next = 0, count;
+    while ((count = next_target_rows(targets, N, &next, rows)) > 0) {
+#pragma omp parallel for collapse(2) schedule(static)
+        for (int r = 0; r < count; r++)
+            for (int v = 0; v < V; v++)
+                chunk[(size_t)r * V + v] = dot_w16(x + (size_t)rows[r] * E, w + (size_t)v * E, E);
+        chunk_logprobs(logp, lse, chunk, rows, count, targets, V);
     }
 }

@@ -2,6 +2,7 @@
  * one stage. Every stage's whole loop is visible here. */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,19 +17,12 @@
 #include "model_io.h"
 #include "safetensors.h"
 #include "chat.h"
+#include "checkpoint.h"
+#include "loss.h"
+#include "optim.h"
+#include "rng.h"
 #include "tokenizer.h"
 #include <strings.h>
-
-/* Files that ship with the program are found next to the binary, wherever it is run from. */
-static char *repo_file(const char *rel) {
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) return xstrdup(rel);
-    exe[n] = 0;
-    char *slash = strrchr(exe, '/');
-    if (slash) *slash = 0;
-    return path_join(exe, rel);
-}
 
 /* Where the model comes from: a model directory or GGUF file, or a config to initialise
  * from the seed (the default model, or a --config file's model_config). */
@@ -64,7 +58,7 @@ static void resolve_model(ModelSource *src, const Options *o) {
         config_from_json(&src->cfg, o->model_config, src->config_name);
         return;
     }
-    src->config_name = repo_file("configs/default-model.json");
+    src->config_name = repo_path("configs/default-model.json");
     config_load_file(&src->cfg, src->config_name);
 }
 
@@ -129,7 +123,7 @@ static Tokenizer *model_tokenizer(const Options *o, int required) {
         }
         return tokenizer_load(o->model);
     }
-    char *dir = repo_file("data/tokenizer");
+    char *dir = repo_path("data/tokenizer");
     Tokenizer *t = tokenizer_load(dir);
     free(dir);
     return t;
@@ -161,7 +155,7 @@ static int file_has_chat_rows(const char *path) {
 
 static void load_rows(const Options *o, int vocab_size, const char *default_data, TokenizedRows *rows,
                       Tokenizer **tok_out, ChatTemplate *ct, char **path_out) {
-    char *path = o->data ? xstrdup(o->data) : repo_file(default_data);
+    char *path = o->data ? xstrdup(o->data) : repo_path(default_data);
     Tokenizer *tok = file_has_chat_rows(path) ? model_tokenizer(o, 1) : NULL;
     if (tok) {
         const Vocab *v = tokenizer_vocab(tok);
@@ -195,12 +189,27 @@ static int stage_eval(const Options *o) {
     DataLoader loader;
     loader_init(&loader, &rows, o->batch_size, o->packing, 0, 0);
     RunShape shape = stage_shape(o, pref, loader_seq_len(&loader, o->seq_len));
+    ModelFiles ref_files = {0};
+    if (o->ref_model) { /* rewards and the preference loss need the reference */
+        if (!pref) die("--ref-model is for preference rows (rewards)");
+        model_files_open(&ref_files, o->ref_model);
+        config_check_same(&ref_files.cfg, ref_files.config_name, &src.cfg, src.config_name);
+        shape.ref = strcmp(o->ref_dtype, "bf16") == 0 ? REF_BF16 : REF_FP32;
+    }
 #pragma omp parallel
     { /* start the thread pool first: its stacks belong to the baseline, not the arena */ }
     size_t baseline = rss_now_bytes();
     Model m;
     model_create(&m, &src.cfg, &shape);
+    if (o->ref_model) { /* the reference's weights pass through the parameters into their region */
+        model_files_load(&ref_files, &m);
+        model_ref_from_params(&m);
+        model_files_close(&ref_files);
+    }
     load_weights(&src, &m, o);
+    PrefLoss ploss = {LOSS_DPO, o->beta, o->label_smoothing};
+    pref_loss_parse(o->loss, &ploss.kind);
+    double *ref_logp = o->ref_model ? xcalloc((size_t)rows.n_rows * 2, sizeof(double)) : NULL;
 
     /* per row and part (SFT or chosen, rejected): summed log-probs and scored tokens */
     double *logp = xcalloc((size_t)rows.n_rows * 2, sizeof(double));
@@ -210,8 +219,14 @@ static int stage_eval(const Options *o) {
     double t0 = now_seconds();
     long seen_tokens = 0;
     while (loader_next(&loader, &m) > 0) {
-        model_forward(&m, 0);
         if (loader.n_spans > shape.batch * 64) die("internal: too many rows in one packed batch");
+        if (ref_logp) {
+            model_forward_ref(&m);
+            memcpy(m.batch.logp, m.batch.ref_logp, sizeof(float) * (size_t)m.batch.B * m.batch.T);
+            batch_span_sums(&loader, &m.batch, sums, counts);
+            for (int s = 0; s < loader.n_spans; s++) ref_logp[2 * loader.spans[s].row + loader.spans[s].part] = sums[s];
+        }
+        model_forward(&m, 0);
         batch_span_sums(&loader, &m.batch, sums, counts);
         for (int s = 0; s < loader.n_spans; s++) {
             logp[2 * loader.spans[s].row + loader.spans[s].part] = sums[s];
@@ -227,16 +242,26 @@ static int stage_eval(const Options *o) {
         out = atomic_open(o->out);
         f = out.f;
     }
-    double total_logp = 0;
+    double total_logp = 0, total_pref_loss = 0;
     long total_tokens = 0, n_correct = 0;
     for (int i = 0; i < rows.n_rows; i++) {
         double a = logp[2 * i], b = logp[2 * i + 1];
         if (!pref) {
             fprintf(f, "{\"row\": %d, \"logp\": %.9g, \"tokens\": %d}\n", i, a, ntok[2 * i]);
-        } else {
+        } else if (!ref_logp) {
             fprintf(f, "{\"row\": %d, \"chosen_logp\": %.9g, \"rejected_logp\": %.9g, \"chosen_tokens\": %d, "
                        "\"rejected_tokens\": %d}\n", i, a, b, ntok[2 * i], ntok[2 * i + 1]);
             n_correct += a > b;
+        } else { /* rewards beta * (logp - ref logp), and the row's preference loss */
+            double ra = ref_logp[2 * i], rb = ref_logp[2 * i + 1];
+            PairLoss pl = pref_pair_loss(&ploss, a, b, ra, rb, ntok[2 * i], ntok[2 * i + 1]);
+            double wc = o->beta * (a - ra), wr = o->beta * (b - rb);
+            fprintf(f, "{\"row\": %d, \"chosen_logp\": %.9g, \"rejected_logp\": %.9g, \"chosen_tokens\": %d, "
+                       "\"rejected_tokens\": %d, \"ref_chosen_logp\": %.9g, \"ref_rejected_logp\": %.9g, "
+                       "\"chosen_reward\": %.9g, \"rejected_reward\": %.9g, \"loss\": %.9g}\n",
+                    i, a, b, ntok[2 * i], ntok[2 * i + 1], ra, rb, wc, wr, pl.loss);
+            n_correct += wc > wr;
+            total_pref_loss += pl.loss;
         }
         total_logp += a + b;
         total_tokens += ntok[2 * i] + ntok[2 * i + 1];
@@ -245,14 +270,17 @@ static int stage_eval(const Options *o) {
     else fflush(stdout);
     fprintf(stderr, "eval: %d rows, %ld scored tokens, mean loss (NLL per scored token) %.6f", rows.n_rows,
             total_tokens, total_tokens ? -total_logp / (double)total_tokens : 0.0);
-    if (pref) fprintf(stderr, ", chosen_logp > rejected_logp in %.4f of pairs", (double)n_correct / rows.n_rows);
+    if (pref && !ref_logp) fprintf(stderr, ", chosen_logp > rejected_logp in %.4f of pairs", (double)n_correct / rows.n_rows);
+    if (ref_logp)
+        fprintf(stderr, ", %s loss (beta %g) %.6f, rewards/accuracies %.4f", pref_loss_name(ploss.kind), o->beta,
+                total_pref_loss / rows.n_rows, (double)n_correct / rows.n_rows);
     fprintf(stderr, ", %.0f tokens/s\n", (double)seen_tokens / (dt > 0 ? dt : 1e-9));
     report_memory(o, &m.arena.plan, baseline);
     model_destroy(&m);
     loader_free(&loader);
     tokenized_rows_free(&rows);
     if (tok) chat_template_free(&ct), tokenizer_free(tok);
-    free(logp), free(ntok), free(sums), free(counts), free(data_path);
+    free(logp), free(ntok), free(sums), free(counts), free(data_path), free(ref_logp);
     return 0;
 }
 
@@ -416,24 +444,494 @@ static int stage_tokenize(const Options *o) {
     return 0;
 }
 
-/* ---------------------------------------------------------------- training stages (planned) */
+/* ---------------------------------------------------------------- --stage generate */
 
-static int stage_planned(const Options *o) {
-    if (!o->dry_run)
-        die("--stage %s is not implemented yet; today it can only print its memory plan with --dry-run", o->stage);
+/* Next token from logits: greedy at temperature 0, else nucleus sampling (top-p). */
+static int sample_token(float *logits, int V, double temperature, double top_p, Rng *rng) {
+    int best = 0;
+    for (int v = 1; v < V; v++) best = logits[v] > logits[best] ? v : best;
+    if (temperature <= 0) return best;
+    double mx = logits[best], sum = 0;
+    for (int v = 0; v < V; v++) sum += (logits[v] = (float)exp((logits[v] - mx) / temperature));
+    /* the smallest set of most likely tokens holding top_p of the mass: found by repeatedly
+     * taking the largest remaining (the set is small in practice) */
+    int *picked = xmalloc(sizeof(int) * (size_t)V), n = 0;
+    double mass = 0;
+    while (mass < top_p * sum && n < V) {
+        int k = -1;
+        for (int v = 0; v < V; v++)
+            if (logits[v] >= 0 && (k < 0 || logits[v] > logits[k])) k = v;
+        picked[n++] = k;
+        mass += logits[k];
+        logits[k] = -logits[k] - 1; /* mark as taken (probabilities are >= 0) */
+    }
+    double r = rng_uniform(rng) * mass, acc = 0;
+    int choice = picked[n - 1];
+    for (int i = 0; i < n; i++) {
+        acc += -logits[picked[i]] - 1;
+        if (r < acc) {
+            choice = picked[i];
+            break;
+        }
+    }
+    free(picked);
+    return choice;
+}
+
+static int stage_generate(const Options *o) {
     ModelSource src;
     resolve_model(&src, o);
-    RunShape s = stage_shape(o, strcmp(o->stage, "pref") == 0, o->seq_len);
-    print_plan(o, &src, &s);
+    Tokenizer *tok = model_tokenizer(o, 1);
+    ChatTemplate ct;
+    chat_template_init(&ct, tok, o->chat_template, o->model ? o->model : "data/tokenizer");
+    /* the prompts: --prompt, else each row of --data without its last (assistant) message */
+    int n_prompts = 0;
+    ChatMessage **convs = NULL;
+    int *lens = NULL;
+    cJSON **keep = NULL;
+    if (o->prompt) {
+        convs = xmalloc(sizeof *convs);
+        lens = xmalloc(sizeof *lens);
+        convs[0] = xmalloc(sizeof(ChatMessage));
+        convs[0][0] = (ChatMessage){"user", o->prompt};
+        lens[0] = 1;
+        n_prompts = 1;
+    } else {
+        char *path = o->data ? xstrdup(o->data) : repo_path("data/sample-ultrachat.jsonl");
+        FILE *f = fopen(path, "r");
+        if (!f) die("%s: cannot open: %s", path, strerror(errno));
+        char *line = NULL;
+        size_t cap = 0;
+        ssize_t len;
+        long lineno = 0;
+        while ((len = getline(&line, &cap, f)) >= 0) {
+            lineno++;
+            cJSON *j = cJSON_ParseWithLength(line, (size_t)len);
+            if (!j) die("%s:%ld: invalid JSON", path, lineno);
+            const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(j, "messages");
+            if (!msgs) msgs = cJSON_GetObjectItemCaseSensitive(j, "chosen");
+            if (!cJSON_IsArray(msgs)) die("%s:%ld: expected \"messages\" or \"chosen\"", path, lineno);
+            int n = cJSON_GetArraySize(msgs), k = 0;
+            ChatMessage *c = xmalloc(sizeof *c * (size_t)(n ? n : 1));
+            for (const cJSON *e = msgs->child; e; e = e->next) {
+                const cJSON *r = cJSON_GetObjectItemCaseSensitive(e, "role"), *t = cJSON_GetObjectItemCaseSensitive(e, "content");
+                if (!cJSON_IsString(r) || !cJSON_IsString(t)) die("%s:%ld: bad message", path, lineno);
+                c[k++] = (ChatMessage){r->valuestring, t->valuestring};
+            }
+            while (k > 0 && strcmp(c[k - 1].role, "assistant") == 0) k--; /* up to the last user turn */
+            convs = xrealloc(convs, sizeof *convs * (size_t)(n_prompts + 1));
+            lens = xrealloc(lens, sizeof *lens * (size_t)(n_prompts + 1));
+            keep = xrealloc(keep, sizeof *keep * (size_t)(n_prompts + 1));
+            convs[n_prompts] = c, lens[n_prompts] = k, keep[n_prompts] = j;
+            n_prompts++;
+        }
+        free(line);
+        fclose(f);
+        free(path);
+    }
+    RunShape shape = {.batch = 1, .seq_len = o->seq_len, .threads = o->threads};
+    Model m;
+    model_create(&m, &src.cfg, &shape);
+    load_weights(&src, &m, o);
+    int stop1 = ct.format == CHAT_CHATML ? ct.im_end : ct.eot, stop2 = tokenizer_vocab(tok)->eos_id;
+    float *logits = xmalloc(sizeof(float) * (size_t)src.cfg.vocab_size);
+    Rng rng;
+    rng_seed(&rng, (uint64_t)o->seed);
+    AtomicFile out = {0};
+    FILE *f = stdout;
+    if (o->out) out = atomic_open(o->out), f = out.f;
+    for (int p = 0; p < n_prompts; p++) {
+        TokenList ids = {0};
+        chat_render_tokens(&ct, convs[p], lens[p], 1, &ids, NULL);
+        int n_prompt = ids.n;
+        if (n_prompt >= o->seq_len) die("prompt %d has %d tokens, more than --seq-len %d", p, n_prompt, o->seq_len);
+        while (ids.n < o->seq_len && ids.n - n_prompt < o->max_new_tokens) {
+            /* no KV cache yet: the whole sequence is run again for each new token */
+            Batch *b = &m.batch;
+            b->B = 1, b->T = ids.n;
+            for (int t = 0; t < ids.n; t++) b->tokens[t] = ids.ids[t], b->pos[t] = t, b->seg[t] = 0, b->targets[t] = -1;
+            model_forward(&m, 0);
+            model_position_logits(&m, ids.n - 1, logits);
+            int next = sample_token(logits, src.cfg.vocab_size, o->temperature, o->top_p, &rng);
+            token_list_push(&ids, next, 0);
+            if (next == stop1 || next == stop2) break;
+        }
+        int n_new = ids.n - n_prompt;
+        if (n_new > 0 && (ids.ids[ids.n - 1] == stop1 || ids.ids[ids.n - 1] == stop2)) n_new--;
+        size_t dl;
+        char *text = tokenizer_decode(tok, ids.ids + n_prompt, n_new, &dl);
+        fputs("{\"prompt\": ", f);
+        json_print_string(f, lens[p] ? convs[p][lens[p] - 1].content : "");
+        fputs(", \"completion\": ", f);
+        json_print_string_n(f, text, dl);
+        fprintf(f, ", \"tokens\": %d}\n", n_new);
+        fflush(f);
+        free(text);
+        token_list_free(&ids);
+    }
+    if (o->out) atomic_commit(&out);
+    model_destroy(&m);
+    chat_template_free(&ct);
+    tokenizer_free(tok);
+    free(logits);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- --stage sft / pref */
+
+/* One optimizer step's numbers, summed over its micro-batches. */
+typedef struct {
+    double loss, tokens;                   /* tokens: trained tokens (SFT) */
+    int pairs, correct, u_above_1, clamped;
+    double reward_c, reward_r, logp_c, logp_r, u_sum, u_min, u_max;
+    long seen;                             /* real (non-padding) tokens forwarded */
+} StepStats;
+
+/* The step's micro-batches, without running them: how many, and the loss's normalizer (the
+ * trained tokens of SFT, the pairs of preference training), so the loss is the mean over
+ * the whole optimizer step as TRL computes it. The loader is left where it was. */
+static int peek_step(DataLoader *l, Model *m, int accum, double *norm) {
+    if (l->cursor >= l->rows->n_rows) loader_seek(l, l->epoch + 1, 0); /* a new epoch starts */
+    int e = l->epoch, c = l->cursor, k = 0;
+    *norm = 0;
+    for (; k < accum; k++) {
+        int n = loader_next(l, m);
+        if (n == 0) break;
+        if (l->rows->kind == ROWS_PREF) *norm += n;
+        else
+            for (int i = 0; i < m->batch.B * m->batch.T; i++) *norm += m->batch.targets[i] >= 0;
+    }
+    loader_seek(l, e, c);
+    return k;
+}
+
+/* Optimizer steps of a run: --max-steps, else --epochs passes (packing makes the count
+ * depend on each epoch's order, so every epoch is walked). */
+static int plan_steps(DataLoader *l, Model *m, const Options *o) {
+    if (o->max_steps > 0) return o->max_steps;
+    int steps = 0;
+    double norm;
+    for (int e = 0; e < o->epochs; e++) {
+        loader_seek(l, e, 0);
+        while (l->cursor < l->rows->n_rows || l->epoch == e) {
+            int k = peek_step(l, m, o->grad_accum, &norm);
+            if (k == 0 || l->epoch != e) break;
+            for (int i = 0; i < k; i++) loader_next(l, m);
+            steps++;
+        }
+    }
+    loader_seek(l, 0, 0);
+    return steps;
+}
+
+/* 64-bit FNV-style hash over words: keys the reference log-prob cache by model and data. */
+static uint64_t hash_words(uint64_t h, const void *data, size_t bytes) {
+    const unsigned char *p = data;
+    for (size_t i = 0; i < bytes; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
+static uint64_t rows_hash(const TokenizedRows *d, uint64_t h) {
+    for (int i = 0; i < d->n_rows; i++) {
+        const PrefRow *r = &d->pref[i];
+        int lens[3] = {r->n_prompt, r->n_chosen, r->n_rejected};
+        h = hash_words(h, lens, sizeof lens);
+        h = hash_words(h, r->prompt, sizeof(int) * (size_t)r->n_prompt);
+        h = hash_words(h, r->chosen, sizeof(int) * (size_t)r->n_chosen);
+        h = hash_words(h, r->rejected, sizeof(int) * (size_t)r->n_rejected);
+    }
+    return h;
+}
+
+/* --precompute-ref: the reference's summed log-probs of every row's chosen and rejected
+ * response, from the current (starting) weights, cached in run_dir keyed by a hash of the
+ * weights and the tokenized rows. Returns the cache's file name. */
+static char *precompute_ref(Model *m, const TokenizedRows *rows, int batch_rows, const char *run_dir, double *ref) {
+    uint64_t h = hash_words(0xcbf29ce484222325ull, m->params, m->n_params * sizeof(float));
+    h = rows_hash(rows, h);
+    char *name = xsprintf("ref-logps-%016llx.bin", (unsigned long long)h);
+    char *path = path_join(run_dir, name);
+    size_t want = sizeof(double) * 2 * (size_t)rows->n_rows;
+    if (path_is_file(path)) {
+        size_t len;
+        char *data = read_text_file(path, &len);
+        if (len == want) {
+            memcpy(ref, data, want);
+            free(data);
+            fprintf(stderr, "pref: reference log-probs from %s\n", path);
+            free(path);
+            return name;
+        }
+        free(data);
+    }
+    fprintf(stderr, "pref: computing the reference log-probs of %d pairs once (--precompute-ref)\n", rows->n_rows);
+    DataLoader l;
+    loader_init(&l, rows, batch_rows, 0, 0, 0);
+    double *sums = xmalloc(sizeof(double) * 2 * (size_t)batch_rows);
+    int *counts = xmalloc(sizeof(int) * 2 * (size_t)batch_rows);
+    while (loader_next(&l, m) > 0) {
+        model_forward(m, 1);
+        batch_span_sums(&l, &m->batch, sums, counts);
+        for (int s = 0; s < l.n_spans; s++) ref[2 * l.spans[s].row + l.spans[s].part] = sums[s];
+    }
+    loader_free(&l);
+    make_dir(run_dir);
+    write_file_atomic(path, ref, want);
+    free(sums), free(counts), free(path);
+    return name;
+}
+
+static void json_metric(FILE *f, const char *key, double v, int *first) {
+    fprintf(f, "%s\"%s\": %.9g", *first ? "" : ", ", key, v);
+    *first = 0;
+}
+
+/* metrics.jsonl keeps the lines of steps up to `step` (a resumed run rewrites what a killed
+ * one wrote after its last checkpoint). */
+static FILE *open_metrics(const char *run_dir, int step) {
+    char *path = path_join(run_dir, "metrics.jsonl");
+    char *kept = NULL;
+    size_t kept_len = 0;
+    if (step > 0 && path_is_file(path)) {
+        size_t len;
+        char *text = read_text_file(path, &len);
+        kept = xmalloc(len + 1);
+        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+            int s;
+            if (sscanf(line, "{\"step\": %d", &s) == 1 && s <= step) {
+                size_t n = strlen(line);
+                memcpy(kept + kept_len, line, n);
+                kept[kept_len + n] = '\n';
+                kept_len += n + 1;
+            }
+        }
+        free(text);
+    }
+    write_file_atomic(path, kept ? kept : "", kept_len);
+    FILE *f = fopen(path, "a");
+    if (!f) die("%s: cannot open: %s", path, strerror(errno));
+    free(kept);
+    free(path);
+    return f;
+}
+
+static void fmt_duration(char *buf, size_t n, double s) {
+    if (s < 60) snprintf(buf, n, "%.0fs", s);
+    else if (s < 3600) snprintf(buf, n, "%dm%02ds", (int)s / 60, (int)s % 60);
+    else snprintf(buf, n, "%dh%02dm", (int)s / 3600, ((int)s % 3600) / 60);
+}
+
+static int stage_train(Options *o) {
+    int pref = strcmp(o->stage, "pref") == 0;
+    TrainerState st = {0};
+    const char *ckpt = o->resume; /* main() resolved it and applied its flags */
+    if (ckpt) checkpoint_read_state(ckpt, &st);
+    PrefLoss ploss = {LOSS_DPO, o->beta, o->label_smoothing};
+    pref_loss_parse(o->loss, &ploss.kind);
+    char *run_dir = o->out ? xstrdup(o->out) : pref ? xsprintf("runs/pref-%s", o->loss) : xstrdup("runs/sft");
+    if (pref && !o->model && !o->model_config) { /* start from the newest SFT checkpoint */
+        char *sft = checkpoint_find("runs/sft");
+        if (!sft) die("--stage pref needs --model, or a checkpoint in runs/sft (run ./train --stage sft first)");
+        o->model = sft;
+    }
+    checkpoint_remove_partial(run_dir);
+
+    ModelSource src;
+    resolve_model(&src, o);
+    if (o->dry_run) { /* the plan for --seq-len, before any data is read */
+        RunShape s = stage_shape(o, pref, o->seq_len);
+        if (pref && o->precompute_ref) s.ref = REF_NONE;
+        print_plan(o, &src, &s);
+        return 0;
+    }
+    TokenizedRows rows;
+    Tokenizer *tok;
+    ChatTemplate ct;
+    char *data_path;
+    load_rows(o, src.cfg.vocab_size, pref ? "data/sample-ultrafeedback.jsonl" : "data/sample-ultrachat.jsonl", &rows,
+              &tok, &ct, &data_path);
+    if ((rows.kind == ROWS_PREF) != pref)
+        die("%s: --stage %s needs %s rows", data_path, o->stage, pref ? "preference" : "SFT");
+    DataLoader loader;
+    loader_init(&loader, &rows, o->batch_size, o->packing, 1, (uint64_t)o->seed);
+    RunShape shape = stage_shape(o, pref, loader_seq_len(&loader, o->seq_len));
+    if (pref && o->precompute_ref) shape.ref = REF_NONE;
+    Model m;
+    model_create(&m, &src.cfg, &shape);
+    load_weights(&src, &m, o); /* the starting point, which is also the frozen reference */
+    double *ref_cache = NULL;
+    if (pref && o->precompute_ref) {
+        ref_cache = xmalloc(sizeof(double) * 2 * (size_t)rows.n_rows);
+        st.ref_cache = precompute_ref(&m, &rows, o->batch_size, run_dir, ref_cache);
+    } else if (pref) {
+        model_ref_from_params(&m);
+    }
+    int step = 0;
+    if (ckpt) {
+        checkpoint_load_weights(ckpt, &m);
+        loader_seek(&loader, st.epoch, st.cursor);
+        step = st.step;
+        fprintf(stderr, "%s: resuming %s at step %d of %d\n", o->stage, ckpt, step, st.total_steps);
+    }
+    int total = ckpt ? st.total_steps : plan_steps(&loader, &m, o);
+    if (!ckpt) loader_seek(&loader, 0, 0);
+    OptimConfig oc = {o->lr, 0.9, 0.999, 1e-8, o->weight_decay, o->warmup, total, o->max_grad_norm};
+    st.total_steps = total;
+    if (!st.args) st.args = options_to_json(o);
+    StDtype save_dtype = ST_F32;
+    if (!st_parse_dtype(o->save_dtype, &save_dtype)) die("--save-dtype must be f32, bf16 or f16 for checkpoints");
+    uint64_t shard = parse_size(o->max_shard_size, "max-shard-size");
+    char *tok_dir = src.files.path ? NULL : repo_path("data/tokenizer");
+    make_dir(run_dir);
+    FILE *metrics = open_metrics(run_dir, step);
+    fprintf(stderr, "%s: %d optimizer steps of %d x %d rows, %s, into %s\n", o->stage, total, o->grad_accum,
+            o->batch_size, pref ? pref_loss_name(ploss.kind) : "cross-entropy on assistant tokens", run_dir);
+
+    double *sums = xmalloc(sizeof(double) * (size_t)shape.batch * 64);
+    int *counts = xmalloc(sizeof(int) * (size_t)shape.batch * 64);
+    double t_start = now_seconds();
+    int first_step = step;
+    while (step < total) {
+        double t0 = now_seconds(), norm;
+        int micro = peek_step(&loader, &m, o->grad_accum, &norm);
+        if (micro == 0) die("internal: an optimizer step without data");
+        StepStats ss = {0};
+        ss.u_min = 1e300, ss.u_max = -1e300;
+        model_zero_grad(&m);
+        for (int k = 0; k < micro; k++) {
+            loader_next(&loader, &m);
+            Batch *b = &m.batch;
+            size_t N = (size_t)b->B * b->T;
+            for (size_t i = 0; i < N; i++) ss.seen += b->seg[i] >= 0;
+            memset(b->dlogp, 0, sizeof(float) * N);
+            if (!pref) { /* mean cross-entropy over the step's trained tokens */
+                model_forward(&m, 1);
+                for (size_t i = 0; i < N; i++)
+                    if (b->targets[i] >= 0) {
+                        b->dlogp[i] = (float)(-1.0 / norm);
+                        ss.loss -= b->logp[i] / norm;
+                        ss.tokens += 1;
+                    }
+                model_backward(&m);
+                continue;
+            }
+            /* preference: the reference's log-probs first, then the policy's, one pass over
+             * chosen and rejected together; spans come as (chosen, rejected) per pair */
+            double *ref = sums + loader.n_spans;
+            if (!ref_cache) {
+                model_forward_ref(&m);
+                memcpy(b->logp, b->ref_logp, sizeof(float) * N);
+                batch_span_sums(&loader, b, ref, counts);
+            } else {
+                for (int s = 0; s < loader.n_spans; s++) ref[s] = ref_cache[2 * loader.spans[s].row + loader.spans[s].part];
+            }
+            model_forward(&m, 1);
+            batch_span_sums(&loader, b, sums, counts);
+            for (int s = 0; s + 1 < loader.n_spans; s += 2) {
+                PairLoss pl = pref_pair_loss(&ploss, sums[s], sums[s + 1], ref[s], ref[s + 1], counts[s], counts[s + 1]);
+                ss.loss += pl.loss / norm;
+                ss.pairs++;
+                double rc = o->beta * (sums[s] - ref[s]), rr = o->beta * (sums[s + 1] - ref[s + 1]);
+                ss.reward_c += rc, ss.reward_r += rr, ss.correct += rc > rr;
+                ss.logp_c += sums[s], ss.logp_r += sums[s + 1];
+                ss.u_sum += pl.u, ss.u_above_1 += pl.u > 1, ss.clamped += pl.clamped;
+                ss.u_min = pl.u < ss.u_min ? pl.u : ss.u_min;
+                ss.u_max = pl.u > ss.u_max ? pl.u : ss.u_max;
+                for (int part = 0; part < 2; part++) {
+                    const BatchSpan *sp = &loader.spans[s + part];
+                    float g = (float)((part ? pl.dpolicy_rejected : pl.dpolicy_chosen) / norm);
+                    for (int t = sp->start; t < sp->start + sp->len; t++) {
+                        size_t n = (size_t)sp->seq * b->T + t;
+                        if (b->targets[n] >= 0) b->dlogp[n] = g;
+                    }
+                }
+            }
+            model_backward(&m);
+        }
+        double grad_norm = clip_grad_norm(m.grads, m.n_params, o->max_grad_norm);
+        double lr = optim_lr(&oc, step);
+        for (int k = 0; k < P_KINDS; k++) { /* decay 2-D weights only, as HF Trainer */
+            const ParamInfo *p = &m.info[k];
+            if (!p->present) continue;
+            size_t count = p->numel * (p->per_layer ? (size_t)m.cfg.n_layers : 1);
+            adamw_step(m.params + p->offset, m.grads + p->offset, m.adam_m + p->offset, m.adam_v + p->offset, count,
+                       p->ndim == 2, lr, &oc, step + 1);
+        }
+        step++;
+        double dt = now_seconds() - t0;
+        int first = 1;
+        fprintf(metrics, "{\"step\": %d, ", step);
+        json_metric(metrics, "epoch", loader.epoch + (double)loader.cursor / rows.n_rows, &first);
+        json_metric(metrics, "loss", ss.loss, &first);
+        json_metric(metrics, "grad_norm", grad_norm, &first);
+        json_metric(metrics, "learning_rate", lr, &first);
+        json_metric(metrics, "tokens_per_second", (double)ss.seen / dt, &first);
+        json_metric(metrics, "num_tokens", (double)ss.seen, &first);
+        if (pref && ss.pairs) {
+            double n = ss.pairs;
+            json_metric(metrics, "rewards/chosen", ss.reward_c / n, &first);
+            json_metric(metrics, "rewards/rejected", ss.reward_r / n, &first);
+            json_metric(metrics, "rewards/margins", (ss.reward_c - ss.reward_r) / n, &first);
+            json_metric(metrics, "rewards/accuracies", ss.correct / n, &first);
+            json_metric(metrics, "logps/chosen", ss.logp_c / n, &first);
+            json_metric(metrics, "logps/rejected", ss.logp_r / n, &first);
+            json_metric(metrics, "u/mean", ss.u_sum / n, &first);
+            json_metric(metrics, "u/min", ss.u_min, &first);
+            json_metric(metrics, "u/max", ss.u_max, &first);
+            json_metric(metrics, "u/frac_above_1", ss.u_above_1 / n, &first);
+            json_metric(metrics, "u/clamped", ss.clamped, &first);
+        }
+        fputs("}\n", metrics);
+        fflush(metrics);
+        char eta[32];
+        double per_step = (now_seconds() - t_start) / (step - first_step);
+        fmt_duration(eta, sizeof eta, per_step * (total - step));
+        fprintf(stderr, "%s step %d/%d | loss %.4f", o->stage, step, total, ss.loss);
+        if (pref && ss.pairs) fprintf(stderr, " | acc %.2f | margin %.3f", (double)ss.correct / ss.pairs,
+                                      (ss.reward_c - ss.reward_r) / ss.pairs);
+        fprintf(stderr, " | lr %.2e | %.0f tok/s | ETA %s\n", lr, (double)ss.seen / dt, eta);
+        if ((o->save_every > 0 && step % o->save_every == 0) || step == total) {
+            st.step = step, st.epoch = loader.epoch, st.cursor = loader.cursor;
+            checkpoint_save(run_dir, &m, &st, src.files.path ? &src.files : NULL, tok_dir, save_dtype, shard);
+            checkpoint_keep_last(run_dir, o->keep_last);
+            fprintf(stderr, "%s: saved %s/checkpoint-%d\n", o->stage, run_dir, step);
+        }
+    }
+    fclose(metrics);
+    model_destroy(&m);
+    loader_free(&loader);
+    tokenized_rows_free(&rows);
+    if (tok) chat_template_free(&ct), tokenizer_free(tok);
+    free(sums), free(counts), free(ref_cache), free(run_dir), free(data_path), free(tok_dir);
     return 0;
 }
 
 int main(int argc, char **argv) {
     Options o;
     options_parse(&o, argc, argv);
+    if (o.resume) { /* the checkpoint's flags, except those given now on the command line */
+        char *ckpt = checkpoint_find(o.resume);
+        if (!ckpt) die("%s: no checkpoint here (expected trainer_state.json or checkpoint-<step>/)", o.resume);
+        TrainerState st;
+        checkpoint_read_state(ckpt, &st);
+        options_apply_json(&o, st.args, ckpt);
+        options_validate(&o);
+        o.resume = ckpt;
+        if (strcmp(o.stage, "sft") != 0 && strcmp(o.stage, "pref") != 0) die("%s: not a training run's checkpoint", ckpt);
+    }
+    int training = strcmp(o.stage, "sft") == 0 || strcmp(o.stage, "pref") == 0;
+    if (training && !o.model && !o.config && !o.resume) { /* the default model's run settings */
+        char *path = repo_path(strcmp(o.stage, "sft") == 0 ? "configs/default-sft.json" : "configs/default-pref.json");
+        cJSON *j = json_parse_file(path);
+        options_apply_json(&o, j, path);
+        options_validate(&o);
+        cJSON_Delete(j);
+        free(path);
+    }
     if (strcmp(o.stage, "eval") == 0) return stage_eval(&o);
     if (strcmp(o.stage, "convert") == 0) return stage_convert(&o);
     if (strcmp(o.stage, "tokenize") == 0) return stage_tokenize(&o);
-    if (strcmp(o.stage, "sft") == 0 || strcmp(o.stage, "pref") == 0) return stage_planned(&o);
+    if (strcmp(o.stage, "generate") == 0) return stage_generate(&o);
+    if (strcmp(o.stage, "sft") == 0 || strcmp(o.stage, "pref") == 0) return stage_train(&o);
     die("unknown --stage \"%s\" (eval, convert; sft and pref with --dry-run)", o.stage);
 }

@@ -5,6 +5,9 @@
  *                [--loss ce | rowsum:w0,w1,...] [--threads N] [--no-logits] [--report-memory]
  *   engine_check --init CONFIG.json --random-batch B,T --repeat K [--threads N]   (benchmark)
  *   engine_check --model DIR|FILE.gguf --load-only                                   (load throughput)
+ *   engine_check --model DIR --ref-model DIR --data PREF.jsonl --out R --loss pref:dpo:0.1
+ *       one preference step: the reference's log-probs, the policy's forward and backward with
+ *       the loss of src/loss.c averaged over pairs (as training does); R adds "pair_loss" [P]
  *
  * ce: Hugging Face's causal-LM loss, the mean of -logp over scored tokens.
  * rowsum: sum over sequences j of w_j * (sum of logp over j's scored tokens), the shape
@@ -17,6 +20,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "loss.h"
 #include "rng.h"
 #include "data.h"
 #include "model.h"
@@ -99,9 +103,48 @@ static int load_benchmark(const char *path) {
     return 0;
 }
 
+/* Everything out, with Hugging Face names for the gradients. */
+static void write_result(Model *m, const char *out, double L, int logits, const double *pair_loss, int n_pairs) {
+    const ModelConfig *cfg = &m->cfg;
+    const Batch *b = &m->batch;
+    int N = b->B * b->T;
+    int cap = P_KINDS * cfg->n_layers + 8, n = 0;
+    StWriteTensor *t = xcalloc((size_t)cap, sizeof *t);
+    char **names = xcalloc((size_t)cap, sizeof *names);
+    float lossf = (float)L;
+    t[n++] = (StWriteTensor){"loss", 1, {1}, &lossf};
+    t[n++] = (StWriteTensor){"logp", 2, {b->B, b->T}, b->logp};
+    float *lg = NULL, *pl = NULL;
+    if (logits) {
+        lg = xmalloc(sizeof(float) * (size_t)N * cfg->vocab_size);
+        model_logits(m, 1, lg);
+        t[n++] = (StWriteTensor){"logits", 3, {b->B, b->T, cfg->vocab_size}, lg};
+    }
+    if (pair_loss) {
+        pl = xmalloc(sizeof(float) * (size_t)n_pairs);
+        for (int i = 0; i < n_pairs; i++) pl[i] = (float)pair_loss[i];
+        t[n++] = (StWriteTensor){"pair_loss", 1, {n_pairs}, pl};
+    }
+    for (int k = 0; k < P_KINDS; k++) {
+        const ParamInfo *p = &m->info[k];
+        if (!p->present) continue;
+        for (int l = 0; l < (p->per_layer ? cfg->n_layers : 1); l++) {
+            char name[160];
+            param_name((ParamKind)k, l, name, sizeof name);
+            names[n] = xsprintf("grad.%s", name);
+            t[n] = (StWriteTensor){names[n], p->ndim, {(int64_t)p->rows, (int64_t)p->cols},
+                                   param_ptr(m, m->grads, (ParamKind)k, l)};
+            n++;
+        }
+    }
+    st_write_file(out, t, n, ST_F32);
+    for (int i = 0; i < n; i++) if (names[i]) free(names[i]);
+    free(names), free(t), free(lg), free(pl);
+}
+
 int main(int argc, char **argv) {
     const char *model_dir = NULL, *data = NULL, *out = NULL, *loss = "ce";
-    const char *init = NULL;
+    const char *init = NULL, *ref_model = NULL;
     int threads = 0, logits = 1, report = 0, rb = 0, rt = 0, repeat = 0, load_only = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--model") && i + 1 < argc) model_dir = argv[++i];
@@ -112,6 +155,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--no-logits")) logits = 0;
         else if (!strcmp(argv[i], "--report-memory")) report = 1;
         else if (!strcmp(argv[i], "--load-only")) load_only = 1;
+        else if (!strcmp(argv[i], "--ref-model") && i + 1 < argc) ref_model = argv[++i];
         else if (!strcmp(argv[i], "--init") && i + 1 < argc) init = argv[++i];
         else if (!strcmp(argv[i], "--random-batch") && i + 1 < argc) sscanf(argv[++i], "%d,%d", &rb, &rt);
         else if (!strcmp(argv[i], "--repeat") && i + 1 < argc) repeat = atoi(argv[++i]);
@@ -131,13 +175,21 @@ int main(int argc, char **argv) {
     int T = 0;
     for (int i = 0; i < rows.n_rows; i++) T = MAX(T, tokenized_row_len(&rows, i));
     RunShape shape = {.batch = rows.n_rows * rows_seqs_per_row(rows.kind), .seq_len = T,
-                      .threads = omp_get_max_threads(), .train = 1};
+                      .threads = omp_get_max_threads(), .train = 1, .ref = ref_model ? REF_FP32 : REF_NONE};
 
 #pragma omp parallel
     { /* start the thread pool before measuring the baseline: its stacks are not the arena's */ }
     size_t baseline = rss_now_bytes();
     Model m;
     model_create(&m, &cfg, &shape);
+    if (ref_model) { /* the reference's weights pass through the parameters into their region */
+        ModelFiles rf;
+        model_files_open(&rf, ref_model);
+        config_check_same(&rf.cfg, rf.config_name, &cfg, files.config_name);
+        model_files_load(&rf, &m);
+        model_ref_from_params(&m);
+        model_files_close(&rf);
+    }
     model_files_load(&files, &m);
     DataLoader loader; /* every row in one batch, in file order */
     loader_init(&loader, &rows, rows.n_rows, 0, 0, 0);
@@ -145,6 +197,40 @@ int main(int argc, char **argv) {
     Batch *b = &m.batch;
     int N = b->B * b->T;
 
+    if (!strncmp(loss, "pref:", 5)) { /* reference first, then the policy, as training does */
+        PrefLoss pl = {LOSS_DPO, 0.1, 0};
+        char kind[16];
+        if (sscanf(loss + 5, "%15[^:]:%lf", kind, &pl.beta) != 2 || !pref_loss_parse(kind, &pl.kind) || !ref_model)
+            die("engine_check: --loss pref:KIND:BETA needs --ref-model");
+        int S = loader.n_spans, n_pairs = S / 2;
+        double *ref = xmalloc(sizeof(double) * (size_t)S), *pol = xmalloc(sizeof(double) * (size_t)S);
+        double *pair_loss = xmalloc(sizeof(double) * (size_t)n_pairs), L = 0;
+        int *cnt = xmalloc(sizeof(int) * (size_t)S);
+        model_forward_ref(&m);
+        memcpy(b->logp, b->ref_logp, sizeof(float) * (size_t)N);
+        batch_span_sums(&loader, b, ref, cnt);
+        model_forward(&m, 1);
+        batch_span_sums(&loader, b, pol, cnt);
+        memset(b->dlogp, 0, sizeof(float) * (size_t)N);
+        for (int s = 0; s + 1 < S; s += 2) {
+            PairLoss p = pref_pair_loss(&pl, pol[s], pol[s + 1], ref[s], ref[s + 1], cnt[s], cnt[s + 1]);
+            pair_loss[s / 2] = p.loss;
+            L += p.loss / n_pairs;
+            for (int part = 0; part < 2; part++) {
+                const BatchSpan *sp = &loader.spans[s + part];
+                float g = (float)((part ? p.dpolicy_rejected : p.dpolicy_chosen) / n_pairs);
+                for (int t = sp->start; t < sp->start + sp->len; t++) {
+                    size_t n = (size_t)sp->seq * b->T + t;
+                    if (b->targets[n] >= 0) b->dlogp[n] = g;
+                }
+            }
+        }
+        model_zero_grad(&m);
+        model_backward(&m);
+        write_result(&m, out, L, logits, pair_loss, n_pairs);
+        model_destroy(&m);
+        return 0;
+    }
     model_forward(&m, 1);
     double L = 0;
     if (!strcmp(loss, "ce")) {
@@ -177,33 +263,7 @@ int main(int argc, char **argv) {
         printf("memory: plan %zu baseline %zu peak %zu\n", m.arena.plan.total, baseline, peak);
     }
 
-    /* everything out, with Hugging Face names for the gradients */
-    int cap = P_KINDS * cfg.n_layers + 8, n = 0;
-    StWriteTensor *t = xcalloc((size_t)cap, sizeof *t);
-    char **names = xcalloc((size_t)cap, sizeof *names);
-    float lossf = (float)L;
-    t[n++] = (StWriteTensor){"loss", 1, {1}, &lossf};
-    t[n++] = (StWriteTensor){"logp", 2, {b->B, b->T}, b->logp};
-    float *lg = NULL;
-    if (logits) {
-        lg = xmalloc(sizeof(float) * (size_t)N * cfg.vocab_size);
-        model_logits(&m, 1, lg);
-        t[n++] = (StWriteTensor){"logits", 3, {b->B, b->T, cfg.vocab_size}, lg};
-    }
-    for (int k = 0; k < P_KINDS; k++) {
-        const ParamInfo *p = &m.info[k];
-        if (!p->present) continue;
-        for (int l = 0; l < (p->per_layer ? cfg.n_layers : 1); l++) {
-            char name[160];
-            param_name((ParamKind)k, l, name, sizeof name);
-            names[n] = xsprintf("grad.%s", name);
-            t[n] = (StWriteTensor){names[n], p->ndim, {(int64_t)p->rows, (int64_t)p->cols},
-                                   param_ptr(&m, m.grads, (ParamKind)k, l)};
-            n++;
-        }
-    }
-    st_write_file(out, t, n, ST_F32);
-    free(lg);
+    write_result(&m, out, L, logits, NULL, 0);
     model_destroy(&m);
     return 0;
 }

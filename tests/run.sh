@@ -24,13 +24,16 @@ run() { # name, command...
 }
 
 run "finite differences (double precision, C)" ./build/test_ops_fd
-run "PyTorch oracle" $PY tests/test_oracle.py
+run "PyTorch oracle (forward, backward, preference steps)" $PY tests/test_oracle.py
+run "preference losses against closed-form vectors (C)" ./build/test_losses
+run "optimizer against torch.optim.AdamW" $PY tests/test_optim.py
 run "bad input" $PY tests/test_bad_inputs.py
 run "weights in and out" $PY tests/test_weights_io.py
 run "GGUF in and out" $PY tests/test_gguf.py
 run "tokenizer files in both formats" $PY tests/test_tokenizer_files.py
 run "tokenizer conformance (ids as the reference tokenizers)" $PY tests/test_tokenizer.py
 run "chat templates and datasets" $PY tests/test_chat_data.py
+run "training: metrics, checkpoints, resume, kill -9, learning" $PY tests/test_training.py
 run "arena plan and defaults" $PY tests/test_plan.py
 run "peak memory against the plan" $PY tests/test_memory.py
 

@@ -1,0 +1,221 @@
+/* checkpoint.c: see checkpoint.h. */
+#include "checkpoint.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+
+/* Every parameter tensor of m, from a parameter-shaped array, named prefix + HF name. */
+static int param_tensors(const Model *m, float *base, const char *prefix, StWriteTensor *t, char **names) {
+    int n = 0;
+    for (int k = 0; k < P_KINDS; k++) {
+        const ParamInfo *p = &m->info[k];
+        if (!p->present) continue;
+        for (int l = 0; l < (p->per_layer ? m->cfg.n_layers : 1); l++) {
+            char name[160];
+            param_name((ParamKind)k, l, name, sizeof name);
+            names[n] = xsprintf("%s%s", prefix, name);
+            t[n] = (StWriteTensor){names[n], p->ndim, {(int64_t)p->rows, (int64_t)p->cols},
+                                   param_ptr(m, base, (ParamKind)k, l)};
+            n++;
+        }
+    }
+    return n;
+}
+
+static void read_param_tensors(const Model *m, const StSet *s, const char *prefix, float *base, const char *where) {
+    for (int k = 0; k < P_KINDS; k++) {
+        const ParamInfo *p = &m->info[k];
+        if (!p->present) continue;
+        for (int l = 0; l < (p->per_layer ? m->cfg.n_layers : 1); l++) {
+            char name[200], hf[160];
+            param_name((ParamKind)k, l, hf, sizeof hf);
+            snprintf(name, sizeof name, "%s%s", prefix, hf);
+            const StTensor *t = st_find(s, name);
+            if (!t) die("%s: tensor \"%s\" is missing", where, name);
+            if ((uint64_t)(t->end - t->begin) != p->numel * 4 || t->dtype != ST_F32)
+                die("%s: tensor \"%s\" does not match the model (F32, %zu values expected)", where, name, p->numel);
+            st_read_f32(s, t, param_ptr(m, base, (ParamKind)k, l));
+        }
+    }
+}
+
+static void write_optimizer(const Model *m, const char *path, int with_master) {
+    int cap = 3 * (P_KINDS * m->cfg.n_layers + 4), n = 0;
+    StWriteTensor *t = xcalloc((size_t)cap, sizeof *t);
+    char **names = xcalloc((size_t)cap, sizeof *names);
+    n += param_tensors(m, m->adam_m, "exp_avg.", t + n, names + n);
+    n += param_tensors(m, m->adam_v, "exp_avg_sq.", t + n, names + n);
+    if (with_master) n += param_tensors(m, m->params, "master.", t + n, names + n);
+    st_write_file(path, t, n, ST_F32);
+    for (int i = 0; i < n; i++) free(names[i]);
+    free(names);
+    free(t);
+}
+
+static void copy_file(const char *from, const char *to) {
+    size_t len;
+    char *data = read_text_file(from, &len);
+    write_file_atomic(to, data, len);
+    free(data);
+}
+
+static void write_state(const TrainerState *st, const char *path) {
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "global_step", st->step);
+    cJSON_AddNumberToObject(j, "total_steps", st->total_steps);
+    cJSON_AddNumberToObject(j, "epoch", st->epoch);
+    cJSON_AddNumberToObject(j, "cursor", st->cursor);
+    if (st->ref_cache) cJSON_AddStringToObject(j, "ref_logps_cache", st->ref_cache);
+    cJSON_AddItemToObject(j, "args", cJSON_Duplicate(st->args, 1));
+    char *text = cJSON_Print(j);
+    write_file_atomic(path, text, strlen(text));
+    free(text);
+    cJSON_Delete(j);
+}
+
+void checkpoint_save(const char *run_dir, const Model *m, const TrainerState *st, const ModelFiles *tok_src,
+                     const char *tok_dir, StDtype dtype, uint64_t max_shard) {
+    make_dir(run_dir);
+    char *name = xsprintf("checkpoint-%d", st->step);
+    char *final = path_join(run_dir, name);
+    char *tmp_name = xsprintf(".%s.tmp-%d", name, (int)getpid());
+    char *tmp = path_join(run_dir, tmp_name);
+    remove_tree(tmp);
+    make_dir(tmp);
+    model_save_hf(m, tmp, dtype, max_shard);
+    if (tok_src) model_save_tokenizer_hf(tok_src, &m->cfg, tmp);
+    else if (tok_dir) {
+        static const char *const files[] = {"tokenizer.json", "tokenizer_config.json"};
+        for (int i = 0; i < 2; i++) {
+            char *from = path_join(tok_dir, files[i]), *to = path_join(tmp, files[i]);
+            if (path_is_file(from)) copy_file(from, to);
+            free(from), free(to);
+        }
+    }
+    /* fault injection for the test that a write killed midway loses nothing: the model files
+     * are in the temporary directory, the optimizer state and trainer state not yet */
+    const char *kill_at = getenv("TRAIN_TEST_KILL_DURING_CHECKPOINT");
+    if (kill_at && atoi(kill_at) == st->step) raise(SIGKILL);
+    char *opt = path_join(tmp, "optimizer.safetensors"), *state = path_join(tmp, "trainer_state.json");
+    write_optimizer(m, opt, dtype != ST_F32);
+    write_state(st, state);
+    /* into place: an existing checkpoint of the same step is moved aside first, then removed */
+    char *old = xsprintf("%s/.%s.old-%d", run_dir, name, (int)getpid());
+    int had_old = path_is_dir(final);
+    if (had_old && rename(final, old) != 0) die("%s: cannot move aside: %s", final, strerror(errno));
+    if (rename(tmp, final) != 0) die("%s: cannot rename into place: %s", final, strerror(errno));
+    if (had_old) remove_tree(old);
+    free(old), free(opt), free(state), free(tmp), free(tmp_name), free(final), free(name);
+}
+
+static int checkpoint_step(const char *name) {
+    int step;
+    char rest;
+    if (sscanf(name, "checkpoint-%d%c", &step, &rest) == 1 && step >= 0) return step;
+    return -1;
+}
+
+char *checkpoint_find(const char *path) {
+    char *state = path_join(path, "trainer_state.json");
+    int is_ckpt = path_is_file(state);
+    free(state);
+    if (is_ckpt) return xstrdup(path);
+    DIR *d = opendir(path);
+    if (!d) return NULL;
+    int best = -1;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        int s = checkpoint_step(e->d_name);
+        if (s > best) best = s;
+    }
+    closedir(d);
+    return best < 0 ? NULL : xsprintf("%s/checkpoint-%d", path, best);
+}
+
+void checkpoint_read_state(const char *ckpt, TrainerState *st) {
+    memset(st, 0, sizeof *st);
+    char *path = path_join(ckpt, "trainer_state.json");
+    cJSON *j = json_parse_file(path);
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "global_step"), *e = cJSON_GetObjectItemCaseSensitive(j, "epoch"),
+                *c = cJSON_GetObjectItemCaseSensitive(j, "cursor"), *t = cJSON_GetObjectItemCaseSensitive(j, "total_steps"),
+                *a = cJSON_GetObjectItemCaseSensitive(j, "args"), *r = cJSON_GetObjectItemCaseSensitive(j, "ref_logps_cache");
+    if (!cJSON_IsNumber(s) || !cJSON_IsNumber(e) || !cJSON_IsNumber(c) || !cJSON_IsNumber(t) || !cJSON_IsObject(a))
+        die("%s: missing global_step, epoch, cursor, total_steps or args", path);
+    st->step = (int)s->valuedouble;
+    st->epoch = (int)e->valuedouble;
+    st->cursor = (int)c->valuedouble;
+    st->total_steps = (int)t->valuedouble;
+    st->args = cJSON_Duplicate(a, 1);
+    st->ref_cache = cJSON_IsString(r) ? xstrdup(r->valuestring) : NULL;
+    cJSON_Delete(j);
+    free(path);
+}
+
+void checkpoint_load_weights(const char *ckpt, Model *m) {
+    char *opt = path_join(ckpt, "optimizer.safetensors");
+    StSet s;
+    st_open(&s, opt);
+    if (st_find(&s, "master.model.embed_tokens.weight")) {
+        read_param_tensors(m, &s, "master.", m->params, opt);
+    } else { /* the model itself was saved in fp32 */
+        ModelFiles f;
+        model_files_open(&f, ckpt);
+        config_check_same(&f.cfg, f.config_name, &m->cfg, "the run's model");
+        model_files_load(&f, m);
+        model_files_close(&f);
+    }
+    read_param_tensors(m, &s, "exp_avg.", m->adam_m, opt);
+    read_param_tensors(m, &s, "exp_avg_sq.", m->adam_v, opt);
+    st_close(&s);
+    free(opt);
+}
+
+void checkpoint_keep_last(const char *run_dir, int keep) {
+    if (keep <= 0) return;
+    int steps[4096], n = 0;
+    DIR *d = opendir(run_dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < 4096) {
+        int s = checkpoint_step(e->d_name);
+        if (s >= 0) steps[n++] = s;
+    }
+    closedir(d);
+    for (int i = 0; i < n; i++) { /* remove all but the `keep` largest steps */
+        int newer = 0;
+        for (int j = 0; j < n; j++) newer += steps[j] > steps[i];
+        if (newer >= keep) {
+            char *p = xsprintf("%s/checkpoint-%d", run_dir, steps[i]);
+            remove_tree(p);
+            free(p);
+        }
+    }
+}
+
+void checkpoint_remove_partial(const char *run_dir) {
+    DIR *d = opendir(run_dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, ".checkpoint-", 12) != 0) continue;
+        char *p = path_join(run_dir, e->d_name);
+        const char *old = strstr(e->d_name, ".old-");
+        if (old) { /* killed between moving the old copy aside and renaming the new one in */
+            char *name = xsprintf("%.*s", (int)(old - e->d_name - 1), e->d_name + 1);
+            char *final = path_join(run_dir, name);
+            if (!path_is_dir(final)) rename(p, final);
+            else remove_tree(p);
+            free(final), free(name);
+        } else if (strstr(e->d_name, ".tmp-")) {
+            remove_tree(p);
+        }
+        free(p);
+    }
+    closedir(d);
+}
