@@ -30,7 +30,8 @@ static const Flag flags[] = {
     F("stage", T_STR, stage, "eval", "sft | pref | eval | generate | tokenize | convert"),
     F("model", T_STR, model, NULL, "Hugging Face model directory (config.json + *.safetensors [+ index]) or a "
                                    ".gguf file (F32/F16/BF16/Q8_0/Q4_0/Q4_1/Q5_0/Q5_1/IQ4_NL/Q4_K/Q5_K/Q6_K); "
-                                   "default: the small model in configs/default-model.json, initialised from --seed"),
+                                   "default: the small model in configs/default-model.json, initialised from --seed "
+                                   "(pref: the newest runs/sft checkpoint)"),
     F("data", T_STR, data, NULL, "JSONL rows: chat (ultrachat_200k messages, ultrafeedback_binarized chosen/"
                                  "rejected) or tokenized (input_ids/labels, prompt_/chosen_/rejected_input_ids); "
                                  "default: the samples in data/"),
@@ -41,7 +42,8 @@ static const Flag flags[] = {
     F("dry-run", T_BOOL, dry_run, "0", "print the arena plan (bytes per region) for this stage and exit"),
     F("batch-size", T_INT, batch_size, "4", "rows per step; preference rows count as pairs (2 sequences)"),
     F("grad-accum", T_INT, grad_accum, "1", "micro-batches per optimizer step (training stages)"),
-    F("seq-len", T_INT, seq_len, "1024", "longest sequence; eval refuses rows longer than this"),
+    F("seq-len", T_INT, seq_len, "1024", "longest sequence; longer rows are cut (SFT keeps the start, preference "
+                                         "the prompt's end and the responses' start)"),
     F("threads", T_INT, threads, "0", "OpenMP threads (0 = OMP_NUM_THREADS or every core)"),
     F("seed", T_LL, seed, "42", "seed for everything random: initialisation, data order, sampling"),
     F("lr", T_DBL, lr, "2e-5", "peak learning rate (training stages)"),
@@ -234,24 +236,37 @@ void options_print_help(FILE *f) {
     fprintf(f,
             "usage: ./train --stage STAGE [flags]\n\n"
             "Fine-tune Qwen2 / Llama decoders on CPU: forward and backward written by hand in C.\n\n"
-            "stages working today:\n"
+            "stages:\n"
+            "  sft       supervised fine-tuning on chat rows (ultrachat_200k schema): loss on assistant tokens\n"
+            "  pref      preference training from an SFT checkpoint (ultrafeedback_binarized schema) with --loss\n"
+            "            dpo|spo|ipo|hinge and --beta; the starting checkpoint is the frozen reference\n"
+            "            (sequence log-probs are sums over response tokens; ipo length-averages them)\n"
+            "            with no --model: the small default model (sft), the newest runs/sft checkpoint (pref)\n"
             "  eval      score JSONL rows (chat or tokenized): one line per row, {\"row\", \"logp\", \"tokens\"} (SFT)\n"
-            "            or {\"row\", \"chosen_logp\", \"rejected_logp\", \"chosen_tokens\", \"rejected_tokens\"};\n"
-            "            logp is the SUM of log-probs over the row's scored tokens (assistant tokens or labels != -100\n"
-            "            for SFT, the responses for preference rows); the mean loss goes to stderr\n"
+            "            or {\"row\", \"chosen_logp\", \"rejected_logp\", ...} with rewards and loss given --ref-model;\n"
+            "            logp is the SUM of log-probs over the row's scored tokens; the mean loss goes to stderr\n"
+            "  generate  sample completions of --prompt or of --data's conversations with the chat template\n"
             "  tokenize  show what the model sees: --text STR (as tokenizer(STR, add_special_tokens=False)),\n"
             "            --text-file FILE (JSON strings, one per line), or --data FILE (ids, pieces, loss mask per row)\n"
-            "  convert   load --model and write it to --out as a Hugging Face directory (--save-dtype,\n"
-            "            --max-shard-size; tokenizer files copied along) and/or as --export-gguf FILE\n"
-            "  sft, pref planned: --dry-run prints their memory plan; training arrives in a later release\n\n"
+            "  convert   write --model as a Hugging Face directory (--out) and/or a GGUF (--export-gguf)\n\n"
             "flags:\n");
     for (int i = 0; i < N_FLAGS; i++) {
         const Flag *fl = &flags[i];
         const char *arg = fl->type == T_BOOL ? "" : fl->type == T_STR ? " S" : " N";
         char left[48];
         snprintf(left, sizeof left, "--%s%s", fl->name, arg);
-        fprintf(f, "  %-20s %s", left, fl->help);
-        if (fl->dflt && fl->type != T_BOOL) fprintf(f, " [%s]", fl->dflt);
+        char text[512];
+        snprintf(text, sizeof text, "%s%s%s%s", fl->help, fl->dflt && fl->type != T_BOOL ? " [" : "",
+                 fl->dflt && fl->type != T_BOOL ? fl->dflt : "", fl->dflt && fl->type != T_BOOL ? "]" : "");
+        /* word-wrap the help text at 100 columns, indented under its flag */
+        fprintf(f, "  %-20s ", left);
+        int col = 23;
+        for (char *w = strtok(text, " "); w; w = strtok(NULL, " ")) {
+            int len = (int)strlen(w);
+            if (col + len + 1 > 100 && col > 23) fprintf(f, "\n%23s", ""), col = 23;
+            fprintf(f, "%s%s", col > 23 ? " " : "", w);
+            col += len + (col > 23);
+        }
         fputc('\n', f);
     }
 }
