@@ -756,6 +756,9 @@ static int stage_train(Options *o) {
     loader_init(&loader, &rows, o->batch_size, o->packing, 1, (uint64_t)o->seed);
     RunShape shape = stage_shape(o, pref, loader_seq_len(&loader, o->seq_len));
     if (pref && o->precompute_ref) shape.ref = REF_NONE;
+#pragma omp parallel
+    { /* start the thread pool first: its stacks belong to the baseline, not the arena */ }
+    size_t baseline = rss_now_bytes();
     Model m;
     model_create(&m, &src.cfg, &shape);
     load_weights(&src, &m, o); /* the starting point, which is also the frozen reference */
@@ -898,6 +901,7 @@ static int stage_train(Options *o) {
         }
     }
     fclose(metrics);
+    report_memory(o, &m.arena.plan, baseline);
     model_destroy(&m);
     loader_free(&loader);
     tokenized_rows_free(&rows);
