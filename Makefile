@@ -37,6 +37,19 @@ build/test_ops_fd: tests/test_ops_fd.c src/ops.c include/ops.h | build
 build/optim_check: tests/optim_check.c build/libtrainer.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+build/test_gemm: tests/test_gemm.c src/gemm.c src/common.c include/gemm.h | build
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ tests/test_gemm.c src/gemm.c src/common.c $(LDLIBS)
+
+# The same test against the other micro-kernels: AVX2+FMA, and portable C (no SIMD target).
+build/test_gemm_avx2: tests/test_gemm.c src/gemm.c src/common.c include/gemm.h | build
+	$(CC) $(CPPFLAGS) -O3 -march=haswell -fopenmp -std=c11 -o $@ tests/test_gemm.c src/gemm.c src/common.c $(LDLIBS)
+
+build/test_gemm_portable: tests/test_gemm.c src/gemm.c src/common.c include/gemm.h | build
+	$(CC) $(CPPFLAGS) -O3 -march=x86-64 -fopenmp -std=c11 -o $@ tests/test_gemm.c src/gemm.c src/common.c $(LDLIBS)
+
+build/bench_gemm: tests/bench_gemm.c src/gemm.c src/common.c include/gemm.h | build
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ tests/bench_gemm.c src/gemm.c src/common.c $(LDLIBS)
+
 build/test_losses: tests/test_losses.c src/loss.c include/loss.h | build
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ tests/test_losses.c src/loss.c -lm
 

@@ -54,10 +54,12 @@ void residual_forward(real *out, const real *a, const real *b, size_t n);
 
 /* LM head fused with log-softmax: for rows with targets[n] >= 0,
  * logp[n] = log softmax(x[n] W^T)[targets[n]], lse[n] its log-sum-exp; other rows get 0.
- * Logits exist only LMHEAD_CHUNK rows at a time in `chunk` (LMHEAD_CHUNK * V reals), and
- * the backward recomputes them, so V-wide logits never sit in memory whole.
+ * Logits exist only LMHEAD_CHUNK rows at a time in `chunk` (LMHEAD_CHUNK_REALS(E, V) reals:
+ * the logits, then the chunk's gathered rows and their gradient), and the backward recomputes
+ * them, so V-wide logits never sit in memory whole.
  * Backward: dlogp[n] = dLoss/dlogp[n]; adds into dx and dw. */
-#define LMHEAD_CHUNK 32
+#define LMHEAD_CHUNK 128
+#define LMHEAD_CHUNK_REALS(E, V) ((size_t)LMHEAD_CHUNK * ((size_t)(V) + 2 * (size_t)(E)))
 void lmhead_logprob_forward(real *logp, real *lse, const real *x, const real *w, const int *targets, int N, int E,
                             int V, real *chunk);
 void lmhead_logprob_backward(real *dx, real *dw, const real *dlogp, const real *x, const real *w,

@@ -106,7 +106,7 @@ static void carve_forward(Carver *cv, ForwardBufs *f, const ModelConfig *c, size
 static void carve_forward_temps(Carver *cv, ForwardBufs *f, const ModelConfig *c, size_t N, int threads, int T) {
     f->tmp = carve_floats(cv, N * c->dim);
     f->attn_buf = carve_floats(cv, (size_t)threads * T);
-    f->lm_chunk = carve_floats(cv, (size_t)LMHEAD_CHUNK * c->vocab_size);
+    f->lm_chunk = carve_floats(cv, LMHEAD_CHUNK_REALS(c->dim, c->vocab_size));
 }
 
 static void carve_backward(Carver *cv, BackwardBufs *b, const ModelConfig *c, size_t N) {

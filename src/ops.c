@@ -8,6 +8,25 @@
 
 #include "dtype.h"
 
+/* e^x for the float build: 2^n * p(r) with x = n ln2 + r, |r| <= ln2/2, p a degree-6
+ * Taylor polynomial (relative error ~2e-7, like expf); plain arithmetic, so loops over it
+ * vectorize. The double build (the finite-difference check) keeps libm's exp. */
+#ifndef OPS_DOUBLE
+static inline float vexp(float x) {
+    x = x < -87.3f ? -87.3f : x > 88.7f ? 88.7f : x;
+    float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f; /* round to nearest: 1.5 * 2^23 */
+    float r = x - n * 0.693145752f - n * 1.42860677e-6f; /* ln2 split for an exact n*ln2_hi */
+    float p = 1.0f + r * (1.0f + r * (0.5f + r * (0.166666672f + r * (0.0416666679f + r * (8.33333377e-3f +
+              r * 1.38888892e-3f)))));
+    int bits = ((int)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, 4);
+    return p * scale;
+}
+#else
+static inline double vexp(double x) { return exp(x); }
+#endif
+
 static inline real dot(const real *a, const real *b, int n) {
     real s = 0;
 #pragma omp simd reduction(+ : s)
@@ -84,6 +103,34 @@ void rmsnorm_backward(real *dx, real *dw, const real *dout, const real *x, const
 
 /* ---------------------------------------------------------------- matmul (nn.Linear) */
 
+#ifndef OPS_DOUBLE
+/* The float build multiplies through the packed, vectorized sgemm (src/gemm.c). The
+ * double build keeps the plain loops below: it exists to check the backward formulas. */
+#include "gemm.h"
+
+void matmul_forward(real *out, const real *x, const real *w, const real *b, int N, int I, int O) {
+    sgemm(N, O, I, x, I, 1, w, 1, I, out, O, 0); /* out = x W^T */
+    if (b) {
+#pragma omp parallel for schedule(static)
+        for (int n = 0; n < N; n++)
+            for (int o = 0; o < O; o++) out[(size_t)n * O + o] += b[o];
+    }
+}
+
+void matmul_backward(real *dx, real *dw, real *db, const real *dout, const real *x, const real *w, int N, int I,
+                     int O) {
+    if (dx) sgemm(N, I, O, dout, O, 1, w, I, 1, dx, I, 1);  /* dx += dout W */
+    sgemm(O, I, N, dout, 1, O, x, I, 1, dw, I, 1);          /* dW += dout^T x */
+    if (db) {
+#pragma omp parallel for schedule(static)
+        for (int o = 0; o < O; o++) {
+            real s = 0;
+            for (int n = 0; n < N; n++) s += dout[(size_t)n * O + o];
+            db[o] += s;
+        }
+    }
+}
+#else
 void matmul_forward(real *out, const real *x, const real *w, const real *b, int N, int I, int O) {
 #pragma omp parallel for collapse(2) schedule(static)
     for (int n = 0; n < N; n++)
@@ -112,6 +159,7 @@ void matmul_backward(real *dx, real *dw, real *db, const real *dout, const real 
         if (db) db[o] += bsum;
     }
 }
+#endif
 
 /* ---------------------------------------------------------------- rope */
 
@@ -176,8 +224,9 @@ void attention_forward(real *out, real *lse, const real *q, const real *k, const
                     if (s[u] > mx) mx = s[u];
                 }
                 double sum = 0;
+#pragma omp simd reduction(+ : sum)
                 for (int u = 0; u <= t; u++) {
-                    real e = s[u] == -INFINITY ? 0 : (real)exp(s[u] - mx);
+                    real e = s[u] == -INFINITY ? 0 : (real)vexp(s[u] - mx);
                     s[u] = e;
                     sum += e;
                 }
@@ -219,7 +268,7 @@ void attention_backward(real *dq, real *dk, real *dv, const real *dout, const re
                         size_t m = (size_t)b * T + u;
                         if (!visible(seg, n, m)) continue;
                         const real *kv = k + m * Hkv + (size_t)kh * D, *vv = v + m * Hkv + (size_t)kh * D;
-                        real p = (real)exp(scale * dot(qv, kv, D) - L);
+                        real p = (real)vexp(scale * dot(qv, kv, D) - L);
                         real ds = p * (dot(go, vv, D) - Dt);
                         axpy(gq, scale * ds, kv, D);
                         axpy(dk + m * Hkv + (size_t)kh * D, scale * ds, qv, D);
@@ -232,19 +281,19 @@ void attention_backward(real *dq, real *dk, real *dv, const real *dout, const re
 /* ---------------------------------------------------------------- swiglu */
 
 void swiglu_forward(real *out, const real *g, const real *u, size_t n) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for simd schedule(static)
     for (size_t i = 0; i < n; i++) {
-        real sig = (real)(1.0 / (1.0 + exp(-(double)g[i])));
+        real sig = 1 / (1 + (real)vexp(-g[i]));
         out[i] = g[i] * sig * u[i];
     }
 }
 
 void swiglu_backward(real *dg, real *du, const real *dout, const real *g, const real *u, size_t n) {
     /* d/dg silu(g) = sig (1 + g (1 - sig)) */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for simd schedule(static)
     for (size_t i = 0; i < n; i++) {
         real d = dout[i];
-        real sig = (real)(1.0 / (1.0 + exp(-(double)g[i])));
+        real sig = 1 / (1 + (real)vexp(-g[i]));
         real gd = d * u[i] * sig * (1 + g[i] * (1 - sig));
         du[i] = d * g[i] * sig;
         dg[i] = gd;
@@ -270,10 +319,17 @@ static int next_target_rows(const int *targets, int N, int *next, int *rows) {
     return count;
 }
 
-static void chunk_logits(real *chunk, const real *x, const real *w, const int *rows, int count, int E, int V) {
+/* logits of the chunk's rows: chunk[r, v] = x[rows[r]] . W[v]. The rows are gathered into
+ * the chunk's tail first so the product is one contiguous matrix multiply. */
+static void chunk_logits(real *chunk, real *xg, const real *x, const real *w, const int *rows, int count, int E, int V) {
+    for (int r = 0; r < count; r++) memcpy(xg + (size_t)r * E, x + (size_t)rows[r] * E, sizeof(real) * (size_t)E);
+#ifndef OPS_DOUBLE
+    sgemm(count, V, E, xg, E, 1, w, 1, E, chunk, V, 0);
+#else
 #pragma omp parallel for collapse(2) schedule(static)
     for (int r = 0; r < count; r++)
-        for (int v = 0; v < V; v++) chunk[(size_t)r * V + v] = dot(x + (size_t)rows[r] * E, w + (size_t)v * E, E);
+        for (int v = 0; v < V; v++) chunk[(size_t)r * V + v] = dot(xg + (size_t)r * E, w + (size_t)v * E, E);
+#endif
 }
 
 /* log-softmax of each chunk row at its target: logp and lse */
@@ -285,7 +341,8 @@ static void chunk_logprobs(real *logp, real *lse, const real *chunk, const int *
         real mx = z[0];
         for (int v = 1; v < V; v++) mx = z[v] > mx ? z[v] : mx;
         double sum = 0;
-        for (int v = 0; v < V; v++) sum += exp((double)(z[v] - mx));
+#pragma omp simd reduction(+ : sum)
+        for (int v = 0; v < V; v++) sum += vexp(z[v] - mx);
         real L = mx + (real)log(sum);
         lse[rows[r]] = L;
         logp[rows[r]] = z[targets[rows[r]]] - L;
@@ -296,8 +353,9 @@ void lmhead_logprob_forward(real *logp, real *lse, const real *x, const real *w,
                             int V, real *chunk) {
     for (int n = 0; n < N; n++) logp[n] = lse[n] = 0;
     int rows[LMHEAD_CHUNK], next = 0, count;
+    real *xg = chunk + (size_t)LMHEAD_CHUNK * V;
     while ((count = next_target_rows(targets, N, &next, rows)) > 0) {
-        chunk_logits(chunk, x, w, rows, count, E, V);
+        chunk_logits(chunk, xg, x, w, rows, count, E, V);
         chunk_logprobs(logp, lse, chunk, rows, count, targets, V);
     }
 }
@@ -306,20 +364,30 @@ void lmhead_logprob_backward(real *dx, real *dw, const real *dlogp, const real *
                              const int *targets, const real *lse, int N, int E, int V, real *chunk) {
     /* dlogp/dz_v = [v == y] - softmax(z)_v, so dz_v = dlogp * ([v == y] - exp(z_v - lse)). */
     int rows[LMHEAD_CHUNK], next = 0, count;
+    real *xg = chunk + (size_t)LMHEAD_CHUNK * V, *dxg = xg + (size_t)LMHEAD_CHUNK * E;
     while ((count = next_target_rows(targets, N, &next, rows)) > 0) {
-        chunk_logits(chunk, x, w, rows, count, E, V);
+        chunk_logits(chunk, xg, x, w, rows, count, E, V);
 #pragma omp parallel for schedule(static)
         for (int r = 0; r < count; r++) {
             int n = rows[r];
             real *z = chunk + (size_t)r * V, g = dlogp[n], L = lse[n];
-            for (int v = 0; v < V; v++) z[v] = -g * (real)exp(z[v] - L);
+#pragma omp simd
+            for (int v = 0; v < V; v++) z[v] = -g * (real)vexp(z[v] - L);
             z[targets[n]] += g;
-            real *d = dx + (size_t)n * E;
-            for (int v = 0; v < V; v++) axpy(d, z[v], w + (size_t)v * E, E);
+        }
+#ifndef OPS_DOUBLE
+        sgemm(count, E, V, chunk, V, 1, w, E, 1, dxg, E, 0);     /* dx rows = dz W */
+        sgemm(V, E, count, chunk, 1, V, xg, E, 1, dw, E, 1);     /* dW += dz^T x rows */
+#else
+        for (int r = 0; r < count; r++) {
+            memset(dxg + (size_t)r * E, 0, sizeof(real) * (size_t)E);
+            for (int v = 0; v < V; v++) axpy(dxg + (size_t)r * E, chunk[(size_t)r * V + v], w + (size_t)v * E, E);
         }
 #pragma omp parallel for schedule(static)
         for (int v = 0; v < V; v++)
-            for (int r = 0; r < count; r++) axpy(dw + (size_t)v * E, chunk[(size_t)r * V + v], x + (size_t)rows[r] * E, E);
+            for (int r = 0; r < count; r++) axpy(dw + (size_t)v * E, chunk[(size_t)r * V + v], xg + (size_t)r * E, E);
+#endif
+        for (int r = 0; r < count; r++) axpy(dx + (size_t)rows[r] * E, 1, dxg + (size_t)r * E, E);
     }
 }
 

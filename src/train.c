@@ -11,6 +11,7 @@
 
 #include "args.h"
 #include "common.h"
+#include "gemm.h"
 #include "config.h"
 #include "data.h"
 #include "model.h"
@@ -198,6 +199,7 @@ static int stage_eval(const Options *o) {
     }
 #pragma omp parallel
     { /* start the thread pool first: its stacks belong to the baseline, not the arena */ }
+    sgemm_reserve();
     size_t baseline = rss_now_bytes();
     Model m;
     model_create(&m, &src.cfg, &shape);
@@ -758,6 +760,7 @@ static int stage_train(Options *o) {
     if (pref && o->precompute_ref) shape.ref = REF_NONE;
 #pragma omp parallel
     { /* start the thread pool first: its stacks belong to the baseline, not the arena */ }
+    sgemm_reserve();
     size_t baseline = rss_now_bytes();
     Model m;
     model_create(&m, &src.cfg, &shape);

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "gemm.h"
 #include "loss.h"
 #include "rng.h"
 #include "data.h"
@@ -41,6 +42,7 @@ static int benchmark(const char *config_path, int B, int T, int repeat) {
     RunShape shape = {.batch = B, .seq_len = T, .threads = omp_get_max_threads(), .train = 1};
 #pragma omp parallel
     { }
+    sgemm_reserve();
     size_t baseline = rss_now_bytes();
     Model m;
     model_create(&m, &cfg, &shape);
@@ -179,6 +181,7 @@ int main(int argc, char **argv) {
 
 #pragma omp parallel
     { /* start the thread pool before measuring the baseline: its stacks are not the arena's */ }
+    sgemm_reserve();
     size_t baseline = rss_now_bytes();
     Model m;
     model_create(&m, &cfg, &shape);

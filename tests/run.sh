@@ -24,6 +24,9 @@ run() { # name, command...
 }
 
 run "finite differences (double precision, C)" ./build/test_ops_fd
+run "matrix multiply: AVX-512 kernel against the triple loop" ./build/test_gemm
+run "matrix multiply: AVX2 kernel against the triple loop" ./build/test_gemm_avx2
+run "matrix multiply: portable kernel against the triple loop" ./build/test_gemm_portable
 run "PyTorch oracle (forward, backward, preference steps)" $PY tests/test_oracle.py
 run "preference losses against closed-form vectors (C)" ./build/test_losses
 run "optimizer against torch.optim.AdamW" $PY tests/test_optim.py

@@ -204,7 +204,7 @@ static void check_lmhead(void) {
     int *tgt = malloc(sizeof(int) * N);
     for (int n = 0; n < N; n++) tgt[n] = n % 4 == 3 ? -1 : (n * 7) % V;
     LmCtx c = {N, E, V, tgt, rnd((size_t)N * E, 1), rnd((size_t)V * E, 1), zeros(N), zeros(N),
-               zeros((size_t)LMHEAD_CHUNK * V), rnd(N, 1)};
+               zeros(LMHEAD_CHUNK_REALS(E, V)), rnd(N, 1)};
     double *gx = zeros((size_t)N * E), *gw = zeros((size_t)V * E);
     lm_loss(&c);
     lmhead_logprob_backward(gx, gw, c.r, c.x, c.w, tgt, c.lse, N, E, V, c.chunk);

@@ -1,0 +1,20 @@
+/* gemm.h: single-precision matrix multiply for every product of the forward and backward.
+ *
+ *   C[M,N] = (C +) A[M,K] B[K,N]
+ *
+ * A and B are read through strides, so transposed operands cost nothing extra: element
+ * (i,k) of A is A[i*a_rs + k*a_cs], element (k,j) of B is B[k*b_rs + j*b_cs]; C is
+ * row-major with leading dimension ldc. Blocks of A and B are packed into contiguous
+ * panels and multiplied by a register-blocked micro-kernel (AVX-512 where the compiler
+ * targets it, AVX2 otherwise, portable C as the reference); threads split the tiles of C. */
+#pragma once
+
+void sgemm(int M, int N, int K, const float *A, long a_rs, long a_cs, const float *B, long b_rs, long b_cs, float *C,
+           long ldc, int accumulate);
+/* Make the fixed packing buffers now (2.2 MB), before memory is measured against a plan. */
+void sgemm_reserve(void);
+/* The plain triple loop, for tests. */
+void sgemm_reference(int M, int N, int K, const float *A, long a_rs, long a_cs, const float *B, long b_rs, long b_cs,
+                     float *C, long ldc, int accumulate);
+/* Which micro-kernel this build uses: "avx512", "avx2" or "portable". */
+const char *sgemm_kernel_name(void);

@@ -1,0 +1,213 @@
+/* gemm.c: see gemm.h. The loop nest is the classic one (Goto, BLIS): for each KC-deep slice
+ * of K, pack all of A's rows into MR-row panels and a block of B's columns into NR-column
+ * panels, then run the micro-kernel over MR x NR tiles of C, whose accumulators stay in
+ * registers for the whole slice. */
+#include "gemm.h"
+
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define MR 8
+#define NR 32
+#define KERNEL "avx512"
+#elif defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define MR 6
+#define NR 16
+#define KERNEL "avx2"
+#else
+#define MR 4
+#define NR 16
+#define KERNEL "portable"
+#endif
+
+#define KC 256   /* depth of a packed slice: an A panel (MR x KC) stays in L1 */
+#define MC 192   /* rows of A packed at once (a multiple of every MR) */
+#define NC 2048  /* columns of B packed at once: a KC x NC block stays in L2/L3 */
+
+/* The packing buffers: fixed size (MC x KC and KC x NC floats, 2.2 MB), made once, so a
+ * multiply allocates nothing and memory stays bounded whatever the matrix sizes. */
+static float *packed_a, *packed_b;
+
+void sgemm_reserve(void) {
+    if (packed_a) return;
+    packed_a = aligned_alloc(64, sizeof(float) * MC * KC);
+    packed_b = aligned_alloc(64, sizeof(float) * (size_t)NC * KC);
+    if (!packed_a || !packed_b) die("out of memory for the matrix-multiply buffers");
+    memset(packed_a, 0, sizeof(float) * MC * KC); /* touched now, part of the fixed baseline */
+    memset(packed_b, 0, sizeof(float) * (size_t)NC * KC);
+}
+
+const char *sgemm_kernel_name(void) { return KERNEL; }
+
+/* ---------------------------------------------------------------- micro-kernels */
+
+/* acc[MR][NR] = sum over k of a[k][0..MR) outer b[k][0..NR) (panels are k-major). */
+#if defined(__AVX512F__)
+static void kernel(int kc, const float *a, const float *b, float *c, long ldc, int accumulate) {
+    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
+           c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+    for (int k = 0; k < kc; k++) {
+        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+        __m512 a0 = _mm512_set1_ps(a[0]), a1 = _mm512_set1_ps(a[1]);
+        c00 = _mm512_fmadd_ps(a0, b0, c00), c01 = _mm512_fmadd_ps(a0, b1, c01);
+        c10 = _mm512_fmadd_ps(a1, b0, c10), c11 = _mm512_fmadd_ps(a1, b1, c11);
+        a0 = _mm512_set1_ps(a[2]), a1 = _mm512_set1_ps(a[3]);
+        c20 = _mm512_fmadd_ps(a0, b0, c20), c21 = _mm512_fmadd_ps(a0, b1, c21);
+        c30 = _mm512_fmadd_ps(a1, b0, c30), c31 = _mm512_fmadd_ps(a1, b1, c31);
+        a0 = _mm512_set1_ps(a[4]), a1 = _mm512_set1_ps(a[5]);
+        c40 = _mm512_fmadd_ps(a0, b0, c40), c41 = _mm512_fmadd_ps(a0, b1, c41);
+        c50 = _mm512_fmadd_ps(a1, b0, c50), c51 = _mm512_fmadd_ps(a1, b1, c51);
+        a0 = _mm512_set1_ps(a[6]), a1 = _mm512_set1_ps(a[7]);
+        c60 = _mm512_fmadd_ps(a0, b0, c60), c61 = _mm512_fmadd_ps(a0, b1, c61);
+        c70 = _mm512_fmadd_ps(a1, b0, c70), c71 = _mm512_fmadd_ps(a1, b1, c71);
+        a += MR, b += NR;
+    }
+    __m512 r[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
+    for (int i = 0; i < MR; i++) {
+        float *row = c + (long)i * ldc;
+        if (accumulate) {
+            r[i][0] = _mm512_add_ps(r[i][0], _mm512_loadu_ps(row));
+            r[i][1] = _mm512_add_ps(r[i][1], _mm512_loadu_ps(row + 16));
+        }
+        _mm512_storeu_ps(row, r[i][0]);
+        _mm512_storeu_ps(row + 16, r[i][1]);
+    }
+}
+#elif defined(__AVX2__) && defined(__FMA__)
+static void kernel(int kc, const float *a, const float *b, float *c, long ldc, int accumulate) {
+    __m256 acc[MR][2];
+    for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+    for (int k = 0; k < kc; k++) {
+        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+        for (int i = 0; i < MR; i++) {
+            __m256 ai = _mm256_broadcast_ss(a + i);
+            acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
+            acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
+        }
+        a += MR, b += NR;
+    }
+    for (int i = 0; i < MR; i++) {
+        float *row = c + (long)i * ldc;
+        if (accumulate) {
+            acc[i][0] = _mm256_add_ps(acc[i][0], _mm256_loadu_ps(row));
+            acc[i][1] = _mm256_add_ps(acc[i][1], _mm256_loadu_ps(row + 8));
+        }
+        _mm256_storeu_ps(row, acc[i][0]);
+        _mm256_storeu_ps(row + 8, acc[i][1]);
+    }
+}
+#else
+static void kernel(int kc, const float *a, const float *b, float *c, long ldc, int accumulate) {
+    float acc[MR][NR] = {{0}};
+    for (int k = 0; k < kc; k++, a += MR, b += NR)
+        for (int i = 0; i < MR; i++)
+            for (int j = 0; j < NR; j++) acc[i][j] += a[i] * b[j];
+    for (int i = 0; i < MR; i++)
+        for (int j = 0; j < NR; j++) c[(long)i * ldc + j] = (accumulate ? c[(long)i * ldc + j] : 0) + acc[i][j];
+}
+#endif
+
+/* ---------------------------------------------------------------- packing */
+
+/* Rows [i0, i0+MR) x depth [p0, p0+kc) of A into an MR-interleaved panel, zero past M. */
+static void pack_a(float *dst, const float *A, long rs, long cs, int i0, int M, int p0, int kc) {
+    int rows = M - i0 < MR ? M - i0 : MR;
+    if (cs == 1) { /* rows of A are contiguous: read each along its length */
+        for (int i = 0; i < MR; i++) {
+            const float *src = A + (long)(i0 + i) * rs + p0;
+            if (i < rows)
+                for (int k = 0; k < kc; k++) dst[(size_t)k * MR + i] = src[k];
+            else
+                for (int k = 0; k < kc; k++) dst[(size_t)k * MR + i] = 0;
+        }
+        return;
+    }
+    for (int k = 0; k < kc; k++, dst += MR) { /* A transposed: its columns are contiguous */
+        const float *src = A + (long)(p0 + k) * cs + (long)i0 * rs;
+        int i = 0;
+        for (; i < rows; i++) dst[i] = src[(long)i * rs];
+        for (; i < MR; i++) dst[i] = 0;
+    }
+}
+
+/* Depth [p0, p0+kc) x columns [j0, j0+NR) of B into an NR-interleaved panel, zero past N. */
+static void pack_b(float *dst, const float *B, long rs, long cs, int j0, int N, int p0, int kc) {
+    int cols = N - j0 < NR ? N - j0 : NR;
+    if (cs == 1) { /* rows of B are contiguous: copy them */
+        for (int k = 0; k < kc; k++, dst += NR) {
+            memcpy(dst, B + (long)(p0 + k) * rs + j0, sizeof(float) * (size_t)cols);
+            for (int j = cols; j < NR; j++) dst[j] = 0;
+        }
+        return;
+    }
+    /* B is a transposed matrix (columns contiguous, as W in x W^T): read each column along
+     * its length and scatter into the panel, which is small enough to stay in L1 */
+    for (int j = 0; j < NR; j++) {
+        const float *src = B + (long)(j0 + j) * cs + (long)p0 * rs;
+        if (j < cols)
+            for (int k = 0; k < kc; k++) dst[(size_t)k * NR + j] = src[(long)k * rs];
+        else
+            for (int k = 0; k < kc; k++) dst[(size_t)k * NR + j] = 0;
+    }
+}
+
+/* ---------------------------------------------------------------- the loop nest */
+
+void sgemm(int M, int N, int K, const float *A, long a_rs, long a_cs, const float *B, long b_rs, long b_cs, float *C,
+           long ldc, int accumulate) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) {
+        if (!accumulate)
+            for (int i = 0; i < M; i++) memset(C + (long)i * ldc, 0, sizeof(float) * (size_t)N);
+        return;
+    }
+    sgemm_reserve();
+    float *Ap = packed_a, *Bp = packed_b;
+    for (int p0 = 0; p0 < K; p0 += KC) {
+        int kc = K - p0 < KC ? K - p0 : KC, acc = accumulate || p0 > 0;
+        for (int j0 = 0; j0 < N; j0 += NC) {
+            int nc = N - j0 < NC ? N - j0 : NC, np = (nc + NR - 1) / NR;
+#pragma omp parallel for schedule(static)
+            for (int jp = 0; jp < np; jp++) pack_b(Bp + (size_t)jp * NR * kc, B, b_rs, b_cs, j0 + jp * NR, N, p0, kc);
+            for (int i0 = 0; i0 < M; i0 += MC) {
+                int mc = M - i0 < MC ? M - i0 : MC, mp = (mc + MR - 1) / MR;
+#pragma omp parallel for schedule(static)
+                for (int ip = 0; ip < mp; ip++) pack_a(Ap + (size_t)ip * MR * kc, A, a_rs, a_cs, i0 + ip * MR, M, p0, kc);
+                /* tiles of C, MR x NR each, split among the threads */
+#pragma omp parallel for collapse(2) schedule(static)
+                for (int ip = 0; ip < mp; ip++)
+                    for (int jp = 0; jp < np; jp++) {
+                        int i = i0 + ip * MR, j = j0 + jp * NR;
+                        const float *a = Ap + (size_t)ip * MR * kc, *b = Bp + (size_t)jp * NR * kc;
+                        if (i + MR <= M && j + NR <= N) {
+                            kernel(kc, a, b, C + (long)i * ldc + j, ldc, acc);
+                        } else { /* an edge tile: through a full-size buffer */
+                            float tile[MR * NR] __attribute__((aligned(64)));
+                            int rows = M - i < MR ? M - i : MR, cols = N - j < NR ? N - j : NR;
+                            for (int r = 0; r < rows; r++)
+                                for (int q = 0; q < cols; q++) tile[r * NR + q] = acc ? C[(long)(i + r) * ldc + j + q] : 0;
+                            kernel(kc, a, b, tile, NR, 1);
+                            for (int r = 0; r < rows; r++)
+                                for (int q = 0; q < cols; q++) C[(long)(i + r) * ldc + j + q] = tile[r * NR + q];
+                        }
+                    }
+            }
+        }
+    }
+}
+
+void sgemm_reference(int M, int N, int K, const float *A, long a_rs, long a_cs, const float *B, long b_rs, long b_cs,
+                     float *C, long ldc, int accumulate) {
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            double s = 0;
+            for (int k = 0; k < K; k++) s += (double)A[(long)i * a_rs + (long)k * a_cs] * B[(long)k * b_rs + (long)j * b_cs];
+            C[(long)i * ldc + j] = (float)((accumulate ? C[(long)i * ldc + j] : 0) + s);
+        }
+}
