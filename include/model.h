@@ -93,6 +93,7 @@ typedef struct {
     BackwardBufs bwd;    /* in scratch */
     float *inv_freq, *rope_cos, *rope_sin;
     Batch batch;
+    int head_done;       /* the last forward was fused: the LM head's backward is done */
 } Model;
 
 ArenaPlan model_plan(const ModelConfig *c, const RunShape *s);
@@ -113,6 +114,10 @@ void model_init_random(Model *m, uint64_t seed);
 int model_has_inference(const RunShape *s);
 /* Run on m->batch. keep=1 stores activations for model_backward (needs shape.train). */
 void model_forward(Model *m, int keep);
+/* A kept forward whose LM head also runs its backward, for when m->batch.dlogp is known
+ * before the forward (SFT); gradients must be zeroed (or accumulating) already, and
+ * model_backward then does the rest. Saves recomputing the logits. */
+void model_forward_fused(Model *m);
 /* The frozen reference's forward (fp32 or bf16 weights, keeping nothing): its per-position
  * log-probs land in m->batch.ref_logp. */
 void model_forward_ref(Model *m);

@@ -64,6 +64,10 @@ void lmhead_logprob_forward(real *logp, real *lse, const real *x, const real *w,
                             int V, real *chunk);
 void lmhead_logprob_backward(real *dx, real *dw, const real *dlogp, const real *x, const real *w,
                              const int *targets, const real *lse, int N, int E, int V, real *chunk);
+/* Forward and backward in one pass, when dlogp is known before the forward (SFT's loss
+ * gradient is -1/count for every trained token): each chunk's logits are made once. */
+void lmhead_logprob_fused(real *logp, real *lse, real *dx, real *dw, const real *dlogp, const real *x, const real *w,
+                          const int *targets, int N, int E, int V, real *chunk);
 
 /* Forward-only variants reading bf16 weights (the frozen reference kept in bf16 with
  * --ref-dtype bf16); activations and accumulation stay in `real`. */

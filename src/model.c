@@ -287,7 +287,7 @@ static void w_head(const Model *m, const Weights *W, const ForwardBufs *f, const
                                f->lm_chunk);
 }
 
-static void forward(Model *m, int keep, const Weights *W) {
+static void forward(Model *m, int keep, const Weights *W, int fused_head) {
     const ModelConfig *c = &m->cfg;
     const Batch *bt = &m->batch;
     const ForwardBufs *f = keep ? &m->keep : &m->infer;
@@ -317,20 +317,34 @@ static void forward(Model *m, int keep, const Weights *W) {
     }
     float *x_last = layer_bufs(m, c->n_layers - 1, keep).x_out;
     w_norm(m, W, P_FINAL_NORM, 0, f->xf, f->rstdf, x_last, N);
-    w_head(m, W, f, bt, N);
+    if (fused_head) { /* the head's backward now, into dtmp (kept until model_backward) */
+        memset(m->bwd.dtmp, 0, sizeof(float) * (size_t)N * E);
+        lmhead_logprob_fused(bt->logp, f->lm_lse, m->bwd.dtmp, param_ptr(m, m->grads, P_LM_HEAD, 0), bt->dlogp, f->xf,
+                             param_ptr(m, m->params, P_LM_HEAD, 0), bt->targets, N, E, c->vocab_size, f->lm_chunk);
+        m->head_done = 1;
+    } else {
+        w_head(m, W, f, bt, N);
+        m->head_done = 0;
+    }
 }
 
 void model_forward(Model *m, int keep) {
     if (keep && !m->shape.train) die("internal: forward with kept activations on an inference-only model");
     if (!keep && !model_has_inference(&m->shape)) die("internal: this run planned no room for a forward without keeping");
     Weights W = {m->params, NULL};
-    forward(m, keep, &W);
+    forward(m, keep, &W, 0);
+}
+
+void model_forward_fused(Model *m) {
+    if (!m->shape.train) die("internal: a fused forward needs a training plan");
+    Weights W = {m->params, NULL};
+    forward(m, 1, &W, 1);
 }
 
 void model_forward_ref(Model *m) {
     if (m->shape.ref == REF_NONE) die("internal: no reference weights in this run's plan");
     Weights W = {m->shape.ref == REF_FP32 ? m->ref_params : NULL, m->shape.ref == REF_BF16 ? m->ref_params : NULL};
-    forward(m, 0, &W);
+    forward(m, 0, &W, 0);
     memcpy(m->batch.ref_logp, m->batch.logp, sizeof(float) * (size_t)m->batch.B * m->batch.T);
 }
 
@@ -353,11 +367,14 @@ void model_backward(Model *m) {
     size_t NE = (size_t)N * E;
     float *P = m->params, *G = m->grads;
 
-    /* LM head and final norm: dres = dLoss/dx_L */
-    memset(d->dtmp, 0, NE * sizeof(float));
+    /* LM head (unless the fused forward did it) and final norm: dres = dLoss/dx_L */
     memset(d->dres, 0, NE * sizeof(float));
-    lmhead_logprob_backward(d->dtmp, param_ptr(m, G, P_LM_HEAD, 0), bt->dlogp, f->xf, param_ptr(m, P, P_LM_HEAD, 0),
-                            bt->targets, f->lm_lse, N, E, c->vocab_size, f->lm_chunk);
+    if (!m->head_done) {
+        memset(d->dtmp, 0, NE * sizeof(float));
+        lmhead_logprob_backward(d->dtmp, param_ptr(m, G, P_LM_HEAD, 0), bt->dlogp, f->xf, param_ptr(m, P, P_LM_HEAD, 0),
+                                bt->targets, f->lm_lse, N, E, c->vocab_size, f->lm_chunk);
+    }
+    m->head_done = 0;
     float *x_last = layer_bufs(m, c->n_layers - 1, 1).x_out;
     rmsnorm_backward(d->dres, param_ptr(m, G, P_FINAL_NORM, 0), d->dtmp, x_last, param_ptr(m, P, P_FINAL_NORM, 0),
                      f->rstdf, N, E);

@@ -339,14 +339,42 @@ static void chunk_logprobs(real *logp, real *lse, const real *chunk, const int *
     for (int r = 0; r < count; r++) {
         const real *z = chunk + (size_t)r * V;
         real mx = z[0];
-        for (int v = 1; v < V; v++) mx = z[v] > mx ? z[v] : mx;
-        double sum = 0;
+#pragma omp simd reduction(max : mx)
+        for (int v = 0; v < V; v++) mx = z[v] > mx ? z[v] : mx;
+        real sum = 0;
 #pragma omp simd reduction(+ : sum)
-        for (int v = 0; v < V; v++) sum += vexp(z[v] - mx);
-        real L = mx + (real)log(sum);
+        for (int v = 0; v < V; v++) sum += (real)vexp(z[v] - mx);
+        real L = mx + (real)log((double)sum);
         lse[rows[r]] = L;
         logp[rows[r]] = z[targets[rows[r]]] - L;
     }
+}
+
+/* The chunk's logits become their gradient, dz_v = g * ([v == y] - exp(z_v - lse)), and
+ * flow into dx (the chunk's rows) and dW. */
+static void chunk_backward(real *dx, real *dw, real *chunk, const real *xg, real *dxg, const int *rows, int count,
+                           const real *dlogp, const int *targets, const real *lse, const real *w, int E, int V) {
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < count; r++) {
+        int n = rows[r];
+        real *z = chunk + (size_t)r * V, g = dlogp[n], L = lse[n];
+#pragma omp simd
+        for (int v = 0; v < V; v++) z[v] = -g * (real)vexp(z[v] - L);
+        z[targets[n]] += g;
+    }
+#ifndef OPS_DOUBLE
+    sgemm(count, E, V, chunk, V, 1, w, E, 1, dxg, E, 0); /* dx rows = dz W */
+    sgemm(V, E, count, chunk, 1, V, xg, E, 1, dw, E, 1); /* dW += dz^T x rows */
+#else
+    for (int r = 0; r < count; r++) {
+        memset(dxg + (size_t)r * E, 0, sizeof(real) * (size_t)E);
+        for (int v = 0; v < V; v++) axpy(dxg + (size_t)r * E, chunk[(size_t)r * V + v], w + (size_t)v * E, E);
+    }
+#pragma omp parallel for schedule(static)
+    for (int v = 0; v < V; v++)
+        for (int r = 0; r < count; r++) axpy(dw + (size_t)v * E, chunk[(size_t)r * V + v], xg + (size_t)r * E, E);
+#endif
+    for (int r = 0; r < count; r++) axpy(dx + (size_t)rows[r] * E, 1, dxg + (size_t)r * E, E);
 }
 
 void lmhead_logprob_forward(real *logp, real *lse, const real *x, const real *w, const int *targets, int N, int E,
@@ -362,32 +390,23 @@ void lmhead_logprob_forward(real *logp, real *lse, const real *x, const real *w,
 
 void lmhead_logprob_backward(real *dx, real *dw, const real *dlogp, const real *x, const real *w,
                              const int *targets, const real *lse, int N, int E, int V, real *chunk) {
-    /* dlogp/dz_v = [v == y] - softmax(z)_v, so dz_v = dlogp * ([v == y] - exp(z_v - lse)). */
+    int rows[LMHEAD_CHUNK], next = 0, count;
+    real *xg = chunk + (size_t)LMHEAD_CHUNK * V, *dxg = xg + (size_t)LMHEAD_CHUNK * E;
+    while ((count = next_target_rows(targets, N, &next, rows)) > 0) {
+        chunk_logits(chunk, xg, x, w, rows, count, E, V); /* recomputed: cheaper than keeping N x V */
+        chunk_backward(dx, dw, chunk, xg, dxg, rows, count, dlogp, targets, lse, w, E, V);
+    }
+}
+
+void lmhead_logprob_fused(real *logp, real *lse, real *dx, real *dw, const real *dlogp, const real *x, const real *w,
+                          const int *targets, int N, int E, int V, real *chunk) {
+    for (int n = 0; n < N; n++) logp[n] = lse[n] = 0;
     int rows[LMHEAD_CHUNK], next = 0, count;
     real *xg = chunk + (size_t)LMHEAD_CHUNK * V, *dxg = xg + (size_t)LMHEAD_CHUNK * E;
     while ((count = next_target_rows(targets, N, &next, rows)) > 0) {
         chunk_logits(chunk, xg, x, w, rows, count, E, V);
-#pragma omp parallel for schedule(static)
-        for (int r = 0; r < count; r++) {
-            int n = rows[r];
-            real *z = chunk + (size_t)r * V, g = dlogp[n], L = lse[n];
-#pragma omp simd
-            for (int v = 0; v < V; v++) z[v] = -g * (real)vexp(z[v] - L);
-            z[targets[n]] += g;
-        }
-#ifndef OPS_DOUBLE
-        sgemm(count, E, V, chunk, V, 1, w, E, 1, dxg, E, 0);     /* dx rows = dz W */
-        sgemm(V, E, count, chunk, 1, V, xg, E, 1, dw, E, 1);     /* dW += dz^T x rows */
-#else
-        for (int r = 0; r < count; r++) {
-            memset(dxg + (size_t)r * E, 0, sizeof(real) * (size_t)E);
-            for (int v = 0; v < V; v++) axpy(dxg + (size_t)r * E, chunk[(size_t)r * V + v], w + (size_t)v * E, E);
-        }
-#pragma omp parallel for schedule(static)
-        for (int v = 0; v < V; v++)
-            for (int r = 0; r < count; r++) axpy(dw + (size_t)v * E, chunk[(size_t)r * V + v], xg + (size_t)r * E, E);
-#endif
-        for (int r = 0; r < count; r++) axpy(dx + (size_t)rows[r] * E, 1, dxg + (size_t)r * E, E);
+        chunk_logprobs(logp, lse, chunk, rows, count, targets, V);
+        chunk_backward(dx, dw, chunk, xg, dxg, rows, count, dlogp, targets, lse, w, E, V);
     }
 }
 

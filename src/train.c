@@ -810,14 +810,12 @@ static int stage_train(Options *o) {
             size_t N = (size_t)b->B * b->T;
             for (size_t i = 0; i < N; i++) ss.seen += b->seg[i] >= 0;
             memset(b->dlogp, 0, sizeof(float) * N);
-            if (!pref) { /* mean cross-entropy over the step's trained tokens */
-                model_forward(&m, 1);
+            if (!pref) { /* mean cross-entropy over the step's trained tokens; the gradient
+                            * is known up front, so the LM head runs forward and backward at once */
+                for (size_t i = 0; i < N; i++) b->dlogp[i] = b->targets[i] >= 0 ? (float)(-1.0 / norm) : 0.0f;
+                model_forward_fused(&m);
                 for (size_t i = 0; i < N; i++)
-                    if (b->targets[i] >= 0) {
-                        b->dlogp[i] = (float)(-1.0 / norm);
-                        ss.loss -= b->logp[i] / norm;
-                        ss.tokens += 1;
-                    }
+                    if (b->targets[i] >= 0) ss.loss -= b->logp[i] / norm, ss.tokens += 1;
                 model_backward(&m);
                 continue;
             }

@@ -22,6 +22,7 @@
 #include "common.h"
 #include "gemm.h"
 #include "loss.h"
+#include "optim.h"
 #include "rng.h"
 #include "data.h"
 #include "model.h"
@@ -33,13 +34,14 @@ static int cmp_double(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-/* Forward + backward on a random batch of a randomly initialised model, `repeat` times:
- * median seconds, tokens/s, and the arena plan next to the measured peak RSS. */
+/* A full SFT training step (forward, backward of the mean cross-entropy, AdamW) on a random
+ * batch of a randomly initialised model, `repeat` times after one warm-up step: median
+ * seconds, tokens/s, and the arena plan next to the measured peak RSS. */
 static int benchmark(const char *config_path, int B, int T, int repeat) {
     if (B <= 0 || T <= 1 || repeat <= 0) die("engine_check: --init needs --random-batch B,T and --repeat K");
     ModelConfig cfg;
     config_load_file(&cfg, config_path);
-    RunShape shape = {.batch = B, .seq_len = T, .threads = omp_get_max_threads(), .train = 1};
+    RunShape shape = {.batch = B, .seq_len = T, .threads = omp_get_max_threads(), .train = 1, .adam = 1};
 #pragma omp parallel
     { }
     sgemm_reserve();
@@ -60,19 +62,32 @@ static int benchmark(const char *config_path, int B, int T, int repeat) {
     for (int n = 0; n < N; n++) b->targets[n] = n % T == T - 1 ? -1 : b->tokens[n + 1];
     for (int n = 0; n < N; n++) b->dlogp[n] = b->targets[n] >= 0 ? -1.0f / (float)(N - B) : 0.0f;
     double *secs = xmalloc(sizeof(double) * (size_t)repeat);
-    for (int r = 0; r < repeat; r++) {
-        double t0 = now_seconds();
+    OptimConfig oc = {1e-4, 0.9, 0.999, 1e-8, 0.0, 0, 100, 1.0};
+    double part[4] = {0}; /* zero grads, forward, backward, optimizer */
+    for (int r = -1; r < repeat; r++) { /* step -1 warms up (page faults, caches) */
+        double t0 = now_seconds(), t1, t2, t3;
         model_zero_grad(&m);
-        model_forward(&m, 1);
+        t1 = now_seconds();
+        model_forward_fused(&m); /* as --stage sft does */
+        t2 = now_seconds();
         model_backward(&m);
-        secs[r] = now_seconds() - t0;
+        t3 = now_seconds();
+        clip_grad_norm(m.grads, m.n_params, oc.max_grad_norm);
+        adamw_step(m.params, m.grads, m.adam_m, m.adam_v, m.n_params, 1, oc.lr, &oc, r + 2);
+        double t4 = now_seconds();
+        if (r >= 0) {
+            secs[r] = t4 - t0;
+            part[0] += t1 - t0, part[1] += t2 - t1, part[2] += t3 - t2, part[3] += t4 - t3;
+        }
     }
     qsort(secs, (size_t)repeat, sizeof *secs, cmp_double);
     double med = secs[repeat / 2];
     size_t peak = rss_peak_bytes();
     double over = (double)peak - (double)baseline - (double)m.arena.plan.total;
-    printf("forward+backward %d x %d tokens, %d threads: median %.3f s (min %.3f, max %.3f over %d), %.0f tokens/s\n",
+    printf("engine: SFT step %d x %d tokens, %d threads: median %.3f s (min %.3f, max %.3f over %d), %.0f tokens/s\n",
            B, T, omp_get_max_threads(), med, secs[0], secs[repeat - 1], repeat, N / med);
+    printf("        mean per step: zero grads %.3f s, forward %.3f s, backward %.3f s, clip + AdamW %.3f s\n",
+           part[0] / repeat, part[1] / repeat, part[2] / repeat, part[3] / repeat);
     printf("memory: arena plan %s, baseline %s, peak RSS %s: peak - baseline - plan = %+.2f%% of the plan\n",
            fmt_bytes((double)m.arena.plan.total), fmt_bytes((double)baseline), fmt_bytes((double)peak),
            100.0 * over / (double)m.arena.plan.total);
@@ -231,6 +246,19 @@ int main(int argc, char **argv) {
         model_zero_grad(&m);
         model_backward(&m);
         write_result(&m, out, L, logits, pair_loss, n_pairs);
+        model_destroy(&m);
+        return 0;
+    }
+    if (!strcmp(loss, "ce-fused")) { /* the SFT path: LM head forward and backward at once */
+        int count = 0;
+        for (int n = 0; n < N; n++) count += b->targets[n] >= 0;
+        for (int n = 0; n < N; n++) b->dlogp[n] = b->targets[n] >= 0 ? -1.0f / (float)count : 0.0f;
+        model_zero_grad(&m);
+        model_forward_fused(&m);
+        double L = 0;
+        for (int n = 0; n < N; n++) L -= b->targets[n] >= 0 ? b->logp[n] / count : 0.0;
+        model_backward(&m);
+        write_result(&m, out, L, logits, NULL, 0);
         model_destroy(&m);
         return 0;
     }

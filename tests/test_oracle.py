@@ -198,7 +198,7 @@ def kind_of(name):
     return re.sub(r"\.\d+\.", ".N.", name)
 
 
-def run_variant(name, cfg, dtype="F32", shards=1, kind="sft", loss="ce", seed=0):
+def run_variant(name, cfg, dtype="F32", shards=1, kind="sft", loss="ce", seed=0, fused=False):
     rng = np.random.default_rng(seed)
     P32 = make_params(cfg, rng)
     rows = make_rows(cfg, rng, kind)
@@ -211,7 +211,7 @@ def run_variant(name, cfg, dtype="F32", shards=1, kind="sft", loss="ce", seed=0)
                 f.write(json.dumps(r) + "\n")
         seqs = sequences(rows, kind)
         weights = rng.normal(0, 1, len(seqs)).round(3).tolist()
-        loss_arg = "ce" if loss == "ce" else "rowsum:" + ",".join(str(w) for w in weights)
+        loss_arg = ("ce-fused" if fused else "ce") if loss == "ce" else "rowsum:" + ",".join(str(w) for w in weights)
         out = os.path.join(tmp, "out.safetensors")
         subprocess.run([ENGINE, "--model", mdir, "--data", data, "--out", out, "--loss", loss_arg], check=True)
         C, _ = st_numpy.read(out)
@@ -382,6 +382,9 @@ def main():
               hidden_size=32),
          dict(kind="pref", loss="rowsum", seed=4)),
         ("qwen2 tied, preference rows, row-sum loss", qwen, dict(kind="pref", loss="rowsum", seed=5)),
+        ("qwen2 untied, LM head forward and backward fused (the SFT path)",
+         dict(qwen, tie_word_embeddings=False), dict(seed=6, fused=True)),
+        ("llama tied, LM head fused (the SFT path)", dict(llama, tie_word_embeddings=True), dict(seed=7, fused=True)),
     ]
     worst_by_kind = {}
     for name, cfg, kw in variants:
