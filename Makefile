@@ -65,7 +65,7 @@ deps:
 test:
 	@./scripts/test.sh
 
-bench: deps train build/engine_check
+bench: deps
 	@./scripts/bench.sh
 
 run:

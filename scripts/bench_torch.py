@@ -4,7 +4,11 @@ written for the bench, from FORMATS.md section 5), one SFT training step (forwar
 of the mean cross-entropy, AdamW) on a random batch, in fp32, with torch.set_num_threads.
 Prints the median seconds over the repeats and tokens/s.
 
-usage: bench_torch.py HIDDEN LAYERS HEADS KV_HEADS FFN VOCAB BATCH SEQ THREADS REPEAT"""
+A preference step (mode "pref"): BATCH pairs, the frozen reference's forward without
+gradients, the policy's forward over chosen and rejected together, DPO on the summed
+log-probs, backward, AdamW.
+
+usage: bench_torch.py HIDDEN LAYERS HEADS KV_HEADS FFN VOCAB BATCH SEQ THREADS REPEAT [sft|pref]"""
 import sys
 import time
 
@@ -13,6 +17,10 @@ import torch
 
 def main():
     E, L, H, KV, F, V, B, T, threads, repeat = map(int, sys.argv[1:11])
+    mode = sys.argv[11] if len(sys.argv) > 11 else "sft"
+    pairs = B
+    if mode == "pref":
+        B = 2 * pairs  # chosen and rejected in one forward
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     D = E // H
@@ -35,7 +43,7 @@ def main():
     def rot(x):
         return torch.cat([-x[..., D // 2:], x[..., :D // 2]], -1)
 
-    def forward(ids):
+    def forward(ids, params=params):
         h = params["emb"][ids]
         for l in range(L):
             a = rms(h, params[f"{l}.n1"])
@@ -53,19 +61,32 @@ def main():
         return rms(h, params["norm"]) @ params["head"].T
 
     opt = torch.optim.AdamW(params.values(), lr=1e-4)
+    ref = {k: v.detach().clone() for k, v in params.items()}
     ids = torch.randint(0, V, (B, T))
+
+    def seq_logps(logits):
+        lp = torch.log_softmax(logits[:, :-1], -1).gather(-1, ids[:, 1:, None])[..., 0]
+        return lp.sum(1)
+
     times = []
     for _ in range(repeat + 1):
         t0 = time.perf_counter()
-        logits = forward(ids)
-        loss = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, V), ids[:, 1:].reshape(-1))
+        if mode == "pref":
+            with torch.no_grad():
+                r = seq_logps(forward(ids, ref))
+            p = seq_logps(forward(ids))
+            m = (p[:pairs] - r[:pairs]) - (p[pairs:] - r[pairs:])
+            loss = -torch.nn.functional.logsigmoid(0.1 * m).mean()
+        else:
+            logits = forward(ids)
+            loss = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, V), ids[:, 1:].reshape(-1))
         opt.zero_grad()
         loss.backward()
         opt.step()
         times.append(time.perf_counter() - t0)
     times = sorted(times[1:])  # the first step warms up
     med = times[len(times) // 2]
-    print(f"pytorch {torch.__version__}: SFT step {B} x {T} tokens, {threads} threads: median {med:.3f} s "
+    print(f"pytorch {torch.__version__}: {mode.upper()} step {B} x {T} tokens, {threads} threads: median {med:.3f} s "
           f"(min {times[0]:.3f}, max {times[-1]:.3f} over {repeat}), {B * T / med:.0f} tokens/s")
 
 

@@ -3,7 +3,9 @@
  *
  *   engine_check --model DIR|FILE.gguf --data ROWS.jsonl --out RESULT.safetensors
  *                [--loss ce | rowsum:w0,w1,...] [--threads N] [--no-logits] [--report-memory]
- *   engine_check --init CONFIG.json --random-batch B,T --repeat K [--threads N]   (benchmark)
+ *   engine_check --init CONFIG.json --random-batch B,T --repeat K [--threads N] [--pref]   (benchmark:
+ *       an SFT step, or with --pref a DPO step on B pairs: reference forward, policy forward
+ *       over chosen and rejected together, backward, AdamW)
  *   engine_check --model DIR|FILE.gguf --load-only                                   (load throughput)
  *   engine_check --model DIR --ref-model DIR --data PREF.jsonl --out R --loss pref:dpo:0.1
  *       one preference step: the reference's log-probs, the policy's forward and backward with
@@ -37,11 +39,12 @@ static int cmp_double(const void *a, const void *b) {
 /* A full SFT training step (forward, backward of the mean cross-entropy, AdamW) on a random
  * batch of a randomly initialised model, `repeat` times after one warm-up step: median
  * seconds, tokens/s, and the arena plan next to the measured peak RSS. */
-static int benchmark(const char *config_path, int B, int T, int repeat) {
+static int benchmark(const char *config_path, int B, int T, int repeat, int pref) {
     if (B <= 0 || T <= 1 || repeat <= 0) die("engine_check: --init needs --random-batch B,T and --repeat K");
     ModelConfig cfg;
     config_load_file(&cfg, config_path);
-    RunShape shape = {.batch = B, .seq_len = T, .threads = omp_get_max_threads(), .train = 1, .adam = 1};
+    RunShape shape = {.batch = B, .seq_len = T, .threads = omp_get_max_threads(), .train = 1, .adam = 1,
+                      .ref = pref ? REF_FP32 : REF_NONE};
 #pragma omp parallel
     { }
     sgemm_reserve();
@@ -49,6 +52,7 @@ static int benchmark(const char *config_path, int B, int T, int repeat) {
     Model m;
     model_create(&m, &cfg, &shape);
     model_init_random(&m, 1);
+    if (pref) model_ref_from_params(&m);
     Rng rng;
     rng_seed(&rng, 2);
     Batch *b = &m.batch;
@@ -68,7 +72,27 @@ static int benchmark(const char *config_path, int B, int T, int repeat) {
         double t0 = now_seconds(), t1, t2, t3;
         model_zero_grad(&m);
         t1 = now_seconds();
-        model_forward_fused(&m); /* as --stage sft does */
+        if (!pref) {
+            model_forward_fused(&m); /* as --stage sft does */
+        } else { /* as --stage pref does: the reference, then the policy, DPO's gradient */
+            model_forward_ref(&m);
+            model_forward(&m, 1);
+            int P = B / 2;
+            for (int j = 0; j < P; j++) {
+                double sc = 0, sr = 0, rc = 0, rr = 0;
+                for (int t = 0; t < T; t++) {
+                    size_t c = (size_t)j * T + t, r = (size_t)(P + j) * T + t;
+                    sc += b->logp[c], sr += b->logp[r], rc += b->ref_logp[c], rr += b->ref_logp[r];
+                }
+                PrefLoss pl = {LOSS_DPO, 0.1, 0};
+                PairLoss g = pref_pair_loss(&pl, sc, sr, rc, rr, T, T);
+                for (int t = 0; t < T; t++) {
+                    b->dlogp[(size_t)j * T + t] = b->targets[(size_t)j * T + t] >= 0 ? (float)(g.dpolicy_chosen / P) : 0;
+                    b->dlogp[(size_t)(P + j) * T + t] =
+                        b->targets[(size_t)(P + j) * T + t] >= 0 ? (float)(g.dpolicy_rejected / P) : 0;
+                }
+            }
+        }
         t2 = now_seconds();
         model_backward(&m);
         t3 = now_seconds();
@@ -84,8 +108,8 @@ static int benchmark(const char *config_path, int B, int T, int repeat) {
     double med = secs[repeat / 2];
     size_t peak = rss_peak_bytes();
     double over = (double)peak - (double)baseline - (double)m.arena.plan.total;
-    printf("engine: SFT step %d x %d tokens, %d threads: median %.3f s (min %.3f, max %.3f over %d), %.0f tokens/s\n",
-           B, T, omp_get_max_threads(), med, secs[0], secs[repeat - 1], repeat, N / med);
+    printf("engine: %s step %d x %d tokens, %d threads: median %.3f s (min %.3f, max %.3f over %d), %.0f tokens/s\n",
+           pref ? "PREF" : "SFT", B, T, omp_get_max_threads(), med, secs[0], secs[repeat - 1], repeat, N / med);
     printf("        mean per step: zero grads %.3f s, forward %.3f s, backward %.3f s, clip + AdamW %.3f s\n",
            part[0] / repeat, part[1] / repeat, part[2] / repeat, part[3] / repeat);
     printf("memory: arena plan %s, baseline %s, peak RSS %s: peak - baseline - plan = %+.2f%% of the plan\n",
@@ -162,7 +186,7 @@ static void write_result(Model *m, const char *out, double L, int logits, const 
 int main(int argc, char **argv) {
     const char *model_dir = NULL, *data = NULL, *out = NULL, *loss = "ce";
     const char *init = NULL, *ref_model = NULL;
-    int threads = 0, logits = 1, report = 0, rb = 0, rt = 0, repeat = 0, load_only = 0;
+    int threads = 0, logits = 1, report = 0, rb = 0, rt = 0, repeat = 0, load_only = 0, bench_pref = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--model") && i + 1 < argc) model_dir = argv[++i];
         else if (!strcmp(argv[i], "--data") && i + 1 < argc) data = argv[++i];
@@ -172,6 +196,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--no-logits")) logits = 0;
         else if (!strcmp(argv[i], "--report-memory")) report = 1;
         else if (!strcmp(argv[i], "--load-only")) load_only = 1;
+        else if (!strcmp(argv[i], "--pref")) bench_pref = 1;
         else if (!strcmp(argv[i], "--ref-model") && i + 1 < argc) ref_model = argv[++i];
         else if (!strcmp(argv[i], "--init") && i + 1 < argc) init = argv[++i];
         else if (!strcmp(argv[i], "--random-batch") && i + 1 < argc) sscanf(argv[++i], "%d,%d", &rb, &rt);
@@ -179,7 +204,7 @@ int main(int argc, char **argv) {
         else die("engine_check: unknown argument %s", argv[i]);
     }
     if (threads > 0) omp_set_num_threads(threads);
-    if (init) return benchmark(init, rb, rt, repeat);
+    if (init) return benchmark(init, bench_pref ? 2 * rb : rb, rt, repeat, bench_pref);
     if (load_only && model_dir) return load_benchmark(model_dir);
     if (!model_dir || !data || !out) die("usage: engine_check --model DIR --data ROWS.jsonl --out RESULT.safetensors");
 
