@@ -24,6 +24,7 @@ typedef struct {
     double max_grad_norm;
     int save_every, keep_last;
     const char *resume;        /* a checkpoint (or a run directory: its newest checkpoint) */
+    int recompute;             /* activations recomputed layer by layer in the backward */
     int precompute_ref;        /* reference log-probs computed once, weights not kept */
     const char *ref_model;     /* eval: the reference for rewards */
     const char *prompt;        /* generate */

@@ -52,6 +52,7 @@ typedef struct {
     int train;     /* gradients, kept activations, backward scratch */
     int adam;      /* AdamW moments */
     RefMode ref;   /* frozen reference weights kept in memory */
+    int recompute; /* keep only each layer's input; the backward recomputes the rest */
 } RunShape;
 
 /* One forward's tokens. targets[n] is the token that position n predicts (the label

@@ -66,6 +66,8 @@ static const Flag flags[] = {
     F("max-new-tokens", T_INT, max_new_tokens, "128", "generate: tokens to sample at most"),
     F("temperature", T_DBL, temperature, "0.7", "generate: sampling temperature (0 = greedy)"),
     F("top-p", T_DBL, top_p, "0.9", "generate: nucleus sampling mass"),
+    F("recompute", T_BOOL, recompute, "0", "training: keep only each layer's input and recompute the layer in the "
+                                           "backward (about a third more layer compute, far less memory)"),
     F("ref-dtype", T_STR, ref_dtype, "fp32", "frozen reference weights in memory: fp32 | bf16"),
     F("save-dtype", T_STR, save_dtype, "f32", "dtype of written weights: f32 | bf16 | f16; q8_0 for GGUF"),
     F("export-gguf", T_STR, export_gguf, NULL, "also write the model as a GGUF file llama.cpp loads (Q/K rows "

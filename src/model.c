@@ -77,13 +77,13 @@ float *param_ptr(const Model *m, float *base, ParamKind kind, int layer) {
 /* ---------------------------------------------------------------- arena layout */
 
 /* Carve the forward's buffers with `slots` copies of each per-layer tensor (n_layers when
- * kept for backward, 1 when each layer overwrites the last). The residual stream x has
- * slots+1 copies: layer l reads x[l] and writes x[l+1] (mod 2 in the shared case). */
-static void carve_forward(Carver *cv, ForwardBufs *f, const ModelConfig *c, size_t N, int slots, int threads,
-                          int T) {
+ * kept for backward, 1 when each layer overwrites the last) and `x_slots` copies of the
+ * residual stream x: layer l reads x[l] and writes x[l+1] (mod 2 in the shared case).
+ * With --recompute the kept forward has n_layers + 1 x slots but one slot of the rest. */
+static void carve_forward(Carver *cv, ForwardBufs *f, const ModelConfig *c, size_t N, int slots, int x_slots) {
     size_t E = c->dim, F = c->ffn_dim, Hq = (size_t)c->n_heads * c->head_dim,
            Hkv = (size_t)c->n_kv_heads * c->head_dim, S = (size_t)slots;
-    f->x = carve_floats(cv, (S + 1) * N * E);
+    f->x = carve_floats(cv, (size_t)x_slots * N * E);
     f->a = carve_floats(cv, S * N * E);
     f->rstd1 = carve_floats(cv, S * N);
     f->q = carve_floats(cv, S * N * Hq);
@@ -100,7 +100,6 @@ static void carve_forward(Carver *cv, ForwardBufs *f, const ModelConfig *c, size
     f->xf = carve_floats(cv, N * E);
     f->rstdf = carve_floats(cv, N);
     f->lm_lse = carve_floats(cv, N);
-    (void)threads, (void)T;
 }
 
 static void carve_forward_temps(Carver *cv, ForwardBufs *f, const ModelConfig *c, size_t N, int threads, int T) {
@@ -141,7 +140,7 @@ static void layout(Model *m, ArenaPlan *plan) {
     if (s->ref != REF_NONE) m->ref_params = carve(&cv[REGION_REF_PARAMS], m->n_params * (s->ref == REF_BF16 ? 2 : 4));
 
     if (s->train) {
-        carve_forward(&cv[REGION_ACTIVATIONS], &m->keep, c, N, c->n_layers, s->threads, s->seq_len);
+        carve_forward(&cv[REGION_ACTIVATIONS], &m->keep, c, N, s->recompute ? 1 : c->n_layers, c->n_layers + 1);
         /* scratch during a training step: forward temporaries, then backward buffers */
         carve_forward_temps(&cv[REGION_SCRATCH], &m->keep, c, N, s->threads, s->seq_len);
         carve_backward(&cv[REGION_SCRATCH], &m->bwd, c, N);
@@ -150,7 +149,7 @@ static void layout(Model *m, ArenaPlan *plan) {
      * policy's) reuses scratch from its start; a run that never does one plans no room. */
     if (model_has_inference(s)) {
         Carver inf = {cv[REGION_SCRATCH].base, 0};
-        carve_forward(&inf, &m->infer, c, N, 1, s->threads, s->seq_len);
+        carve_forward(&inf, &m->infer, c, N, 1, 2);
         carve_forward_temps(&inf, &m->infer, c, N, s->threads, s->seq_len);
         if (inf.used > cv[REGION_SCRATCH].used) cv[REGION_SCRATCH].used = inf.used;
     }
@@ -235,7 +234,7 @@ static LayerBufs layer_bufs(const Model *m, int l, int keep) {
     size_t N = (size_t)m->shape.batch * m->shape.seq_len; /* slot stride: the planned maximum */
     size_t E = c->dim, F = c->ffn_dim, Hq = (size_t)c->n_heads * c->head_dim,
            Hkv = (size_t)c->n_kv_heads * c->head_dim;
-    size_t i = keep ? (size_t)l : 0;
+    size_t i = keep && !m->shape.recompute ? (size_t)l : 0;
     size_t xi = keep ? (size_t)l : (size_t)(l % 2), xo = keep ? (size_t)l + 1 : (size_t)((l + 1) % 2);
     LayerBufs b = {
         .x_in = f->x + xi * N * E,   .a = f->a + i * N * E,     .rstd1 = f->rstd1 + i * N,
@@ -287,33 +286,41 @@ static void w_head(const Model *m, const Weights *W, const ForwardBufs *f, const
                                f->lm_chunk);
 }
 
+/* One decoder layer, x_out = layer(x_in), leaving in b what its backward reads. */
+static void layer_forward(Model *m, const Weights *W, int l, const LayerBufs *b, const ForwardBufs *f) {
+    const ModelConfig *c = &m->cfg;
+    const Batch *bt = &m->batch;
+    int B = bt->B, T = bt->T, N = B * T, E = c->dim, F = c->ffn_dim, D = c->head_dim;
+    int nh = c->n_heads, nkv = c->n_kv_heads, Hq = nh * D, Hkv = nkv * D;
+    /* attention block: h_mid = x + o_proj(attention(rope(q), rope(k), v)) on rmsnorm(x) */
+    w_norm(m, W, P_ATTN_NORM, l, b->a, b->rstd1, b->x_in, N);
+    w_linear(m, W, P_WQ, P_BQ, l, b->q, b->a, N, E, Hq);
+    w_linear(m, W, P_WK, P_BK, l, b->k, b->a, N, E, Hkv);
+    w_linear(m, W, P_WV, P_BV, l, b->v, b->a, N, E, Hkv);
+    rope_forward(b->q, bt->pos, m->rope_cos, m->rope_sin, N, nh, D);
+    rope_forward(b->k, bt->pos, m->rope_cos, m->rope_sin, N, nkv, D);
+    attention_forward(b->att, b->lse, b->q, b->k, b->v, bt->seg, B, T, nh, nkv, D, f->attn_buf);
+    w_linear(m, W, P_WO, (ParamKind)-1, l, f->tmp, b->att, N, Hq, E);
+    residual_forward(b->h_mid, b->x_in, f->tmp, (size_t)N * E);
+    /* MLP block: x_out = h_mid + down(silu(gate(n)) * up(n)), n = rmsnorm(h_mid) */
+    w_norm(m, W, P_FFN_NORM, l, b->m, b->rstd2, b->h_mid, N);
+    w_linear(m, W, P_WG, (ParamKind)-1, l, b->g, b->m, N, E, F);
+    w_linear(m, W, P_WU, (ParamKind)-1, l, b->u, b->m, N, E, F);
+    swiglu_forward(b->s, b->g, b->u, (size_t)N * F);
+    w_linear(m, W, P_WD, (ParamKind)-1, l, f->tmp, b->s, N, F, E);
+    residual_forward(b->x_out, b->h_mid, f->tmp, (size_t)N * E);
+}
+
 static void forward(Model *m, int keep, const Weights *W, int fused_head) {
     const ModelConfig *c = &m->cfg;
     const Batch *bt = &m->batch;
     const ForwardBufs *f = keep ? &m->keep : &m->infer;
-    int B = bt->B, T = bt->T, N = B * T, E = c->dim, F = c->ffn_dim, D = c->head_dim;
-    int nh = c->n_heads, nkv = c->n_kv_heads, Hq = nh * D, Hkv = nkv * D;
+    int N = bt->B * bt->T, E = c->dim;
 
     w_embed(m, W, layer_bufs(m, 0, keep).x_in, bt->tokens, N);
     for (int l = 0; l < c->n_layers; l++) {
         LayerBufs b = layer_bufs(m, l, keep);
-        /* attention block: h_mid = x + o_proj(attention(rope(q), rope(k), v)) on rmsnorm(x) */
-        w_norm(m, W, P_ATTN_NORM, l, b.a, b.rstd1, b.x_in, N);
-        w_linear(m, W, P_WQ, P_BQ, l, b.q, b.a, N, E, Hq);
-        w_linear(m, W, P_WK, P_BK, l, b.k, b.a, N, E, Hkv);
-        w_linear(m, W, P_WV, P_BV, l, b.v, b.a, N, E, Hkv);
-        rope_forward(b.q, bt->pos, m->rope_cos, m->rope_sin, N, nh, D);
-        rope_forward(b.k, bt->pos, m->rope_cos, m->rope_sin, N, nkv, D);
-        attention_forward(b.att, b.lse, b.q, b.k, b.v, bt->seg, B, T, nh, nkv, D, f->attn_buf);
-        w_linear(m, W, P_WO, (ParamKind)-1, l, f->tmp, b.att, N, Hq, E);
-        residual_forward(b.h_mid, b.x_in, f->tmp, (size_t)N * E);
-        /* MLP block: x_out = h_mid + down(silu(gate(n)) * up(n)), n = rmsnorm(h_mid) */
-        w_norm(m, W, P_FFN_NORM, l, b.m, b.rstd2, b.h_mid, N);
-        w_linear(m, W, P_WG, (ParamKind)-1, l, b.g, b.m, N, E, F);
-        w_linear(m, W, P_WU, (ParamKind)-1, l, b.u, b.m, N, E, F);
-        swiglu_forward(b.s, b.g, b.u, (size_t)N * F);
-        w_linear(m, W, P_WD, (ParamKind)-1, l, f->tmp, b.s, N, F, E);
-        residual_forward(b.x_out, b.h_mid, f->tmp, (size_t)N * E);
+        layer_forward(m, W, l, &b, f);
     }
     float *x_last = layer_bufs(m, c->n_layers - 1, keep).x_out;
     w_norm(m, W, P_FINAL_NORM, 0, f->xf, f->rstdf, x_last, N);
@@ -379,8 +386,12 @@ void model_backward(Model *m) {
     rmsnorm_backward(d->dres, param_ptr(m, G, P_FINAL_NORM, 0), d->dtmp, x_last, param_ptr(m, P, P_FINAL_NORM, 0),
                      f->rstdf, N, E);
 
+    Weights W = {P, NULL};
     for (int l = c->n_layers - 1; l >= 0; l--) {
         LayerBufs b = layer_bufs(m, l, 1);
+        /* --recompute kept only x_in: rebuild this layer's activations (x_out, rewritten
+         * with the same value, is no longer read) */
+        if (m->shape.recompute) layer_forward(m, &W, l, &b, f);
         /* MLP block; dres flows unchanged through the residual into h_mid */
         memset(d->dff1, 0, (size_t)N * F * sizeof(float));
         matmul_backward(d->dff1, param_ptr(m, G, P_WD, l), NULL, d->dres, b.s, param_ptr(m, P, P_WD, l), N, F, E);

@@ -77,6 +77,7 @@ static RunShape stage_shape(const Options *o, int pref, int seq_len) {
     if (strcmp(o->stage, "sft") == 0 || strcmp(o->stage, "pref") == 0) {
         s.train = 1;
         s.adam = 1;
+        s.recompute = o->recompute;
         if (pref) s.ref = strcmp(o->ref_dtype, "bf16") == 0 ? REF_BF16 : REF_FP32;
     }
     return s;
@@ -89,9 +90,9 @@ static void print_plan(const Options *o, const ModelSource *src, const RunShape 
            src->config_name, config_arch_name(c->arch), c->n_layers, c->dim, c->n_heads, c->n_kv_heads, c->head_dim,
            c->ffn_dim, c->vocab_size, c->tie_embeddings ? "tied" : "untied");
     printf("parameters: %lld\n", config_param_count(c));
-    printf("stage %s: %d sequences x %d tokens per forward, %d threads%s%s\n", o->stage, s->batch, s->seq_len,
+    printf("stage %s: %d sequences x %d tokens per forward, %d threads%s%s%s\n", o->stage, s->batch, s->seq_len,
            s->threads, s->ref == REF_NONE ? "" : ", reference weights in ", s->ref == REF_BF16 ? "bf16" :
-           s->ref == REF_FP32 ? "fp32" : "");
+           s->ref == REF_FP32 ? "fp32" : "", s->recompute ? ", activations recomputed in the backward" : "");
     arena_plan_print(&plan, stdout);
 }
 

@@ -60,6 +60,31 @@ def main():
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     result("dry-run allocates nothing", peak_mb < 64, f"largest peak RSS of the dry runs {peak_mb:.1f} MiB")
 
+    # --recompute keeps the residual stream of every layer and one layer's worth of the rest;
+    # the activations region must be exactly that, counted here from the config
+    c7 = json.load(open(os.path.join(ROOT, "configs", "qwen2.5-7b.json")))["model_config"]
+    E, F, L, nh, nkv = (c7[k] for k in ("hidden_size", "intermediate_size", "num_hidden_layers",
+                                        "num_attention_heads", "num_key_value_heads"))
+    D = E // nh
+    N = 2048
+
+    def carved(*counts):  # each buffer is 64-byte aligned, the region a whole number of pages
+        return page(sum((4 * n + 63) // 64 * 64 for n in counts))
+
+    per_layer = [N * E, N, N * nh * D, N * nkv * D, N * nkv * D, N * nh * D, N * nh, N * E, N * E, N, N * F, N * F,
+                 N * F]
+    want = {False: carved((L + 1) * N * E, *[L * n for n in per_layer], N * E, N, N),
+            True: carved((L + 1) * N * E, *per_layer, N * E, N, N)}
+    got = {}
+    for rc in (False, True):
+        p, _, _ = run("--dry-run", "--config", "configs/qwen2.5-7b.json", "--stage", "sft",
+                      *(["--recompute"] if rc else []))
+        got[rc] = regions(p.stdout).get("activations", -1)
+    ok = got == want and got[True] * 5 < got[False]
+    result("--recompute keeps only layer inputs: Qwen2.5-7B SFT 1 x 2048 activations", ok,
+           f"{got[False] / 2**30:.2f} GiB -> {got[True] / 2**30:.2f} GiB (counted from the config: "
+           f"{want[False] / 2**30:.2f} -> {want[True] / 2**30:.2f})")
+
     # eval's plan has no gradients, moments, reference or kept activations
     p, _, _ = run("--dry-run", "--config", "configs/qwen2.5-7b.json", "--stage", "eval")
     r = regions(p.stdout)

@@ -96,6 +96,15 @@ def main():
                    same and [x["step"] for x in b] == [4, 5, 6], f"{[x['loss'] for x in a[3:]]} vs {[x['loss'] for x in b]}")
         guard("SFT resume", sft_resume)
 
+        def sft_recompute():
+            R = os.path.join(tmp, "R")
+            p = train(*base, "--max-steps", "6", "--out", R, "--recompute", "--report-memory")
+            a, b = metrics(A), metrics(R)
+            same = [(x["loss"], x["grad_norm"]) for x in a] == [(x["loss"], x["grad_norm"]) for x in b]
+            result("SFT --recompute: the same 6 losses and grad norms as keeping every activation",
+                   same and "arena plan" in p.stderr, f"{[x['loss'] for x in a]} vs {[x['loss'] for x in b]}")
+        guard("SFT recompute", sft_recompute)
+
         start = os.path.join(A, "checkpoint-6")
         for loss, extra in (("dpo", []), ("spo", ["--precompute-ref"]), ("dpo", ["--ref-dtype", "bf16"])):
             tag = f"{loss}{' ' + ' '.join(extra) if extra else ''}"
