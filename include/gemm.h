@@ -8,9 +8,14 @@
  * panels and multiplied by a register-blocked micro-kernel (AVX-512 where the compiler
  * targets it, AVX2 otherwise, portable C as the reference); threads split the tiles of C. */
 #pragma once
+#include <stdint.h>
 
 void sgemm(int M, int N, int K, const float *A, long a_rs, long a_cs, const float *B, long b_rs, long b_cs, float *C,
            long ldc, int accumulate);
+/* The same with B in bf16 (a frozen reference's weights): B is widened to fp32 as it is
+ * packed, so the result equals sgemm's on the widened B exactly. */
+void sgemm_b16(int M, int N, int K, const float *A, long a_rs, long a_cs, const uint16_t *B, long b_rs, long b_cs,
+               float *C, long ldc, int accumulate);
 /* Make the fixed packing buffers now (2.2 MB), before memory is measured against a plan. */
 void sgemm_reserve(void);
 /* The plain triple loop, for tests. */

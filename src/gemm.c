@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "dtype.h"
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -157,10 +158,33 @@ static void pack_b(float *dst, const float *B, long rs, long cs, int j0, int N, 
     }
 }
 
+/* The same panel from a bf16 B (weights kept in bf16): widening is exact, so the product
+ * equals sgemm's on the widened matrix bit for bit. */
+static void pack_b16(float *dst, const uint16_t *B, long rs, long cs, int j0, int N, int p0, int kc) {
+    int cols = N - j0 < NR ? N - j0 : NR;
+    if (cs == 1) {
+        for (int k = 0; k < kc; k++, dst += NR) {
+            const uint16_t *src = B + (long)(p0 + k) * rs + j0;
+            int j = 0;
+            for (; j < cols; j++) dst[j] = bf16_to_f32(src[j]);
+            for (; j < NR; j++) dst[j] = 0;
+        }
+        return;
+    }
+    for (int j = 0; j < NR; j++) {
+        const uint16_t *src = B + (long)(j0 + j) * cs + (long)p0 * rs;
+        if (j < cols)
+            for (int k = 0; k < kc; k++) dst[(size_t)k * NR + j] = bf16_to_f32(src[(long)k * rs]);
+        else
+            for (int k = 0; k < kc; k++) dst[(size_t)k * NR + j] = 0;
+    }
+}
+
 /* ---------------------------------------------------------------- the loop nest */
 
-void sgemm(int M, int N, int K, const float *A, long a_rs, long a_cs, const float *B, long b_rs, long b_cs, float *C,
-           long ldc, int accumulate) {
+/* B is read from B32 (fp32) or, when that is NULL, from B16 (bf16). */
+static void gemm(int M, int N, int K, const float *A, long a_rs, long a_cs, const float *B32, const uint16_t *B16,
+                 long b_rs, long b_cs, float *C, long ldc, int accumulate) {
     if (M <= 0 || N <= 0) return;
     if (K <= 0) {
         if (!accumulate)
@@ -174,7 +198,10 @@ void sgemm(int M, int N, int K, const float *A, long a_rs, long a_cs, const floa
         for (int j0 = 0; j0 < N; j0 += NC) {
             int nc = N - j0 < NC ? N - j0 : NC, np = (nc + NR - 1) / NR;
 #pragma omp parallel for schedule(static)
-            for (int jp = 0; jp < np; jp++) pack_b(Bp + (size_t)jp * NR * kc, B, b_rs, b_cs, j0 + jp * NR, N, p0, kc);
+            for (int jp = 0; jp < np; jp++) {
+                if (B32) pack_b(Bp + (size_t)jp * NR * kc, B32, b_rs, b_cs, j0 + jp * NR, N, p0, kc);
+                else pack_b16(Bp + (size_t)jp * NR * kc, B16, b_rs, b_cs, j0 + jp * NR, N, p0, kc);
+            }
             for (int i0 = 0; i0 < M; i0 += MC) {
                 int mc = M - i0 < MC ? M - i0 : MC, mp = (mc + MR - 1) / MR;
 #pragma omp parallel for schedule(static)
@@ -200,6 +227,16 @@ void sgemm(int M, int N, int K, const float *A, long a_rs, long a_cs, const floa
             }
         }
     }
+}
+
+void sgemm(int M, int N, int K, const float *A, long a_rs, long a_cs, const float *B, long b_rs, long b_cs, float *C,
+           long ldc, int accumulate) {
+    gemm(M, N, K, A, a_rs, a_cs, B, NULL, b_rs, b_cs, C, ldc, accumulate);
+}
+
+void sgemm_b16(int M, int N, int K, const float *A, long a_rs, long a_cs, const uint16_t *B, long b_rs, long b_cs,
+               float *C, long ldc, int accumulate) {
+    gemm(M, N, K, A, a_rs, a_cs, NULL, B, b_rs, b_cs, C, ldc, accumulate);
 }
 
 void sgemm_reference(int M, int N, int K, const float *A, long a_rs, long a_cs, const float *B, long b_rs, long b_cs,

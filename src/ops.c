@@ -438,23 +438,37 @@ void rmsnorm_forward_w16(real *out, real *rstd, const real *x, const uint16_t *w
 }
 
 void matmul_forward_w16(real *out, const real *x, const uint16_t *w, const uint16_t *b, int N, int I, int O) {
+#ifndef OPS_DOUBLE
+    sgemm_b16(N, O, I, x, I, 1, w, 1, I, out, O, 0); /* out = x W^T, W widened as it is packed */
+    if (b) {
+#pragma omp parallel for schedule(static)
+        for (int n = 0; n < N; n++)
+            for (int o = 0; o < O; o++) out[(size_t)n * O + o] += bf16_to_f32(b[o]);
+    }
+#else
 #pragma omp parallel for collapse(2) schedule(static)
     for (int n = 0; n < N; n++)
         for (int o = 0; o < O; o++) {
             real s = dot_w16(x + (size_t)n * I, w + (size_t)o * I, I);
             out[(size_t)n * O + o] = b ? s + (real)bf16_to_f32(b[o]) : s;
         }
+#endif
 }
 
 void lmhead_logprob_forward_w16(real *logp, real *lse, const real *x, const uint16_t *w, const int *targets, int N,
                                 int E, int V, real *chunk) {
     for (int n = 0; n < N; n++) logp[n] = lse[n] = 0;
     int rows[LMHEAD_CHUNK], next = 0, count;
+    real *xg = chunk + (size_t)LMHEAD_CHUNK * V;
     while ((count = next_target_rows(targets, N, &next, rows)) > 0) {
+        for (int r = 0; r < count; r++) memcpy(xg + (size_t)r * E, x + (size_t)rows[r] * E, sizeof(real) * (size_t)E);
+#ifndef OPS_DOUBLE
+        sgemm_b16(count, V, E, xg, E, 1, w, 1, E, chunk, V, 0);
+#else
 #pragma omp parallel for collapse(2) schedule(static)
         for (int r = 0; r < count; r++)
-            for (int v = 0; v < V; v++)
-                chunk[(size_t)r * V + v] = dot_w16(x + (size_t)rows[r] * E, w + (size_t)v * E, E);
+            for (int v = 0; v < V; v++) chunk[(size_t)r * V + v] = dot_w16(xg + (size_t)r * E, w + (size_t)v * E, E);
+#endif
         chunk_logprobs(logp, lse, chunk, rows, count, targets, V);
     }
 }

@@ -31,6 +31,9 @@
 #include "model_io.h"
 #include "safetensors.h"
 
+static int recompute; /* --recompute: keep only layer inputs, as the trainer's flag */
+static int ref_bf16;  /* --ref-bf16: the reference's weights kept in bf16 (--ref-dtype bf16) */
+
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
@@ -44,7 +47,7 @@ static int benchmark(const char *config_path, int B, int T, int repeat, int pref
     ModelConfig cfg;
     config_load_file(&cfg, config_path);
     RunShape shape = {.batch = B, .seq_len = T, .threads = omp_get_max_threads(), .train = 1, .adam = 1,
-                      .ref = pref ? REF_FP32 : REF_NONE};
+                      .ref = pref ? REF_FP32 : REF_NONE, .recompute = recompute};
 #pragma omp parallel
     { }
     sgemm_reserve();
@@ -197,6 +200,8 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--report-memory")) report = 1;
         else if (!strcmp(argv[i], "--load-only")) load_only = 1;
         else if (!strcmp(argv[i], "--pref")) bench_pref = 1;
+        else if (!strcmp(argv[i], "--recompute")) recompute = 1;
+        else if (!strcmp(argv[i], "--ref-bf16")) ref_bf16 = 1;
         else if (!strcmp(argv[i], "--ref-model") && i + 1 < argc) ref_model = argv[++i];
         else if (!strcmp(argv[i], "--init") && i + 1 < argc) init = argv[++i];
         else if (!strcmp(argv[i], "--random-batch") && i + 1 < argc) sscanf(argv[++i], "%d,%d", &rb, &rt);
@@ -217,7 +222,8 @@ int main(int argc, char **argv) {
     int T = 0;
     for (int i = 0; i < rows.n_rows; i++) T = MAX(T, tokenized_row_len(&rows, i));
     RunShape shape = {.batch = rows.n_rows * rows_seqs_per_row(rows.kind), .seq_len = T,
-                      .threads = omp_get_max_threads(), .train = 1, .ref = ref_model ? REF_FP32 : REF_NONE};
+                      .threads = omp_get_max_threads(), .train = 1,
+                      .ref = !ref_model ? REF_NONE : ref_bf16 ? REF_BF16 : REF_FP32, .recompute = recompute};
 
 #pragma omp parallel
     { /* start the thread pool before measuring the baseline: its stacks are not the arena's */ }

@@ -1,10 +1,12 @@
 /* sgemm against the plain triple loop (in double), for every combination of transposed
  * operands, shapes that are not multiples of the tiles, K across several packed slices,
- * and both accumulate modes. Relative error must stay below 1e-5. */
+ * and both accumulate modes. Relative error must stay below 1e-5. sgemm_b16 (B in bf16)
+ * must equal sgemm on the widened B bit for bit: widening is exact. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "dtype.h"
 #include "gemm.h"
 
 static float urand(unsigned *s) {
@@ -40,7 +42,19 @@ int main(void) {
                     printf("%s: sgemm (%s) %dx%dx%d, A%s B%s, %s: relative error %.1e\n", ok ? "PASS" : "FAIL",
                            sgemm_kernel_name(), M, N, K, ta ? "^T" : "", tb ? "^T" : "", accum ? "accumulate" : "overwrite",
                            err / scale);
-                    free(A), free(B), free(C), free(R);
+                    /* bf16 B: round B, widen it back, and compare with sgemm on that */
+                    uint16_t *B16 = malloc(sizeof(uint16_t) * (size_t)K * N);
+                    for (long i = 0; i < (long)K * N; i++) B16[i] = f32_to_bf16(B[i]), B[i] = bf16_to_f32(B16[i]);
+                    for (long i = 0; i < (long)M * (N + 3); i++) R[i] = C[i];
+                    sgemm_b16(M, N, K, A, a_rs, a_cs, B16, b_rs, b_cs, C, ldc, accum);
+                    sgemm(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, R, ldc, accum);
+                    long differ = 0;
+                    for (long i = 0; i < (long)M * (N + 3); i++) differ += C[i] != R[i];
+                    if (differ) fails++;
+                    printf("%s: sgemm_b16 %dx%dx%d, A%s B%s, %s: %ld elements differ from sgemm on the widened B\n",
+                           differ ? "FAIL" : "PASS", M, N, K, ta ? "^T" : "", tb ? "^T" : "",
+                           accum ? "accumulate" : "overwrite", differ);
+                    free(A), free(B), free(C), free(R), free(B16);
                 }
     return fails ? 1 : 0;
 }

@@ -198,7 +198,7 @@ def kind_of(name):
     return re.sub(r"\.\d+\.", ".N.", name)
 
 
-def run_variant(name, cfg, dtype="F32", shards=1, kind="sft", loss="ce", seed=0, fused=False):
+def run_variant(name, cfg, dtype="F32", shards=1, kind="sft", loss="ce", seed=0, fused=False, recompute=False):
     rng = np.random.default_rng(seed)
     P32 = make_params(cfg, rng)
     rows = make_rows(cfg, rng, kind)
@@ -213,8 +213,16 @@ def run_variant(name, cfg, dtype="F32", shards=1, kind="sft", loss="ce", seed=0,
         weights = rng.normal(0, 1, len(seqs)).round(3).tolist()
         loss_arg = ("ce-fused" if fused else "ce") if loss == "ce" else "rowsum:" + ",".join(str(w) for w in weights)
         out = os.path.join(tmp, "out.safetensors")
-        subprocess.run([ENGINE, "--model", mdir, "--data", data, "--out", out, "--loss", loss_arg], check=True)
+        subprocess.run([ENGINE, "--model", mdir, "--data", data, "--out", out, "--loss", loss_arg] +
+                       (["--recompute"] if recompute else []), check=True)
         C, _ = st_numpy.read(out)
+        if recompute:  # the same step keeping every activation must agree bit for bit
+            kept = os.path.join(tmp, "kept.safetensors")
+            subprocess.run([ENGINE, "--model", mdir, "--data", data, "--out", kept, "--loss", loss_arg], check=True)
+            K, _ = st_numpy.read(kept)
+            differ = [k for k in K if not np.array_equal(K[k], C[k])]
+            print(f"{'FAIL' if differ or set(K) != set(C) else 'PASS'}: oracle {name}: --recompute gives the same "
+                  f"{len(C)} outputs bit for bit as keeping every activation{' (differ: ' + ', '.join(differ[:4]) + ')' if differ else ''}")
         # the user-facing stage on the same rows: one JSON line per row with summed log-probs
         ev = subprocess.run([os.path.join(ROOT, "train"), "--stage", "eval", "--model", mdir, "--data", data,
                              "--batch-size", "3"], check=True, capture_output=True, text=True)
@@ -282,7 +290,7 @@ def run_variant(name, cfg, dtype="F32", shards=1, kind="sft", loss="ce", seed=0,
     return ok, errors
 
 
-def run_pref_step(name, cfg, loss, beta, seed):
+def run_pref_step(name, cfg, loss, beta, seed, recompute=False, ref_bf16=False):
     """One preference training step: the reference's log-probs, the policy's forward and
     backward with the loss averaged over pairs, against torch autograd of the same formula
     (../shared/LOSSES.md) on the same weights."""
@@ -299,8 +307,11 @@ def run_pref_step(name, cfg, loss, beta, seed):
                 f.write(json.dumps(r) + "\n")
         out = os.path.join(tmp, "out.safetensors")
         subprocess.run([ENGINE, "--model", os.path.join(tmp, "policy"), "--ref-model", os.path.join(tmp, "ref"),
-                        "--data", data, "--out", out, "--loss", f"pref:{loss}:{beta}"], check=True)
+                        "--data", data, "--out", out, "--loss", f"pref:{loss}:{beta}"] +
+                       (["--recompute"] if recompute else []) + (["--ref-bf16"] if ref_bf16 else []), check=True)
         C, _ = st_numpy.read(out)
+    if ref_bf16:  # the engine keeps the reference rounded to bf16: so must torch
+        R32 = {k: st_numpy.bf16_bits_to_f32(st_numpy.f32_to_bf16_bits(v)) for k, v in R32.items()}
     seqs = sequences(rows, "pref")
     B, T, R = len(seqs), max(len(s[0]) for s in seqs), len(rows)
     ids = torch.zeros(B, T, dtype=torch.long)
@@ -385,6 +396,10 @@ def main():
         ("qwen2 untied, LM head forward and backward fused (the SFT path)",
          dict(qwen, tie_word_embeddings=False), dict(seed=6, fused=True)),
         ("llama tied, LM head fused (the SFT path)", dict(llama, tie_word_embeddings=True), dict(seed=7, fused=True)),
+        ("qwen2 untied, 3 layers, --recompute, LM head fused",
+         dict(qwen, tie_word_embeddings=False, num_hidden_layers=3), dict(seed=8, fused=True, recompute=True)),
+        ("llama 3 layers, --recompute, preference rows, row-sum loss", dict(llama, num_hidden_layers=3),
+         dict(kind="pref", loss="rowsum", seed=9, recompute=True)),
     ]
     worst_by_kind = {}
     for name, cfg, kw in variants:
@@ -404,6 +419,15 @@ def main():
                 continue
             for k, e in errs.items():
                 worst_by_kind[k] = max(worst_by_kind.get(k, 0.0), e)
+    try:  # the preference path (reference forward in scratch, then policy) with --recompute
+        _, errs = run_pref_step("llama GQA 7, --recompute", llama, "spo", 0.1, seed=12, recompute=True)
+        for k, e in errs.items():
+            worst_by_kind[k] = max(worst_by_kind.get(k, 0.0), e)
+        _, errs = run_pref_step("qwen2 tied, bias, reference in bf16", qwen, "dpo", 0.1, seed=13, ref_bf16=True)
+        for k, e in errs.items():
+            worst_by_kind[k] = max(worst_by_kind.get(k, 0.0), e)
+    except Exception as e:  # noqa: BLE001
+        print(f"FAIL: oracle preference step with --recompute: {type(e).__name__}: {e}")
     print("worst relative error per tensor kind, over all variants:")
     for k in sorted(worst_by_kind):
         print(f"  {k:55s} {worst_by_kind[k]:.2e}")
