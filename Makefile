@@ -3,7 +3,7 @@
 # make run        the main job on the default model and sample data
 # make bench      measurements (speed, memory against the plan); never part of the tests
 CC      ?= gcc
-CFLAGS  ?= -O3 -march=native -fopenmp -std=c11 -Wall -Wextra -Wno-unused-parameter -g
+CFLAGS  ?= -O3 -march=native -fno-math-errno -fno-trapping-math -fopenmp -std=c11 -Wall -Wextra -Wno-unused-parameter -g
 CPPFLAGS = -D_GNU_SOURCE -Iinclude $(shell pkg-config --cflags libcjson 2>/dev/null || echo -I/usr/include/cjson)
 LDLIBS   = -lcjson -lstb -lutf8proc -lm -fopenmp
 

@@ -13,7 +13,8 @@
  * vectorize. The double build (the finite-difference check) keeps libm's exp. */
 #ifndef OPS_DOUBLE
 static inline float vexp(float x) {
-    x = x < -87.3f ? -87.3f : x > 88.7f ? 88.7f : x;
+    x = x > -87.3f ? x : -87.3f; /* two plain selects, so the loops around stay vectorizable */
+    x = x < 88.7f ? x : 88.7f;
     float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f; /* round to nearest: 1.5 * 2^23 */
     float r = x - n * 0.693145752f - n * 1.42860677e-6f; /* ln2 split for an exact n*ln2_hi */
     float p = 1.0f + r * (1.0f + r * (0.5f + r * (0.166666672f + r * (0.0416666679f + r * (8.33333377e-3f +

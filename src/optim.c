@@ -13,7 +13,7 @@ double optim_lr(const OptimConfig *c, int step) {
 
 double clip_grad_norm(float *g, size_t n, double max_norm) {
     double ss = 0;
-#pragma omp parallel for reduction(+ : ss) schedule(static)
+#pragma omp parallel for simd reduction(+ : ss) schedule(static)
     for (size_t i = 0; i < n; i++) ss += (double)g[i] * g[i];
     double norm = sqrt(ss);
     if (max_norm > 0) {
