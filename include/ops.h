@@ -37,13 +37,19 @@ void rope_backward(real *dx, const int *pos, const real *cos_t, const real *sin_
  * query head h reads kv head h / (nh/nkv). Key u is visible to query t when u <= t and both
  * carry the same segment id >= 0 (padding has seg -1 and sees only itself; packed rows
  * have one segment each). out[N, nh*D]; lse[N, nh] keeps each softmax's log-sum-exp so the
- * backward recomputes probabilities instead of storing T x T of them. buf: threads*T reals.
+ * backward recomputes probabilities instead of storing T x T of them. Both directions work
+ * in tiles of ATTN_TQ queries x ATTN_TK keys (an online softmax in the forward), so no more
+ * than a tile of scores exists per thread; buf: threads * ATTN_BUF_REALS(D) reals.
  * The backward OVERWRITES dq, dk, dv. */
+#define ATTN_TQ 32
+#define ATTN_TK 32
+#define ATTN_BUF_REALS(D) (2 * (size_t)ATTN_TQ * ATTN_TK + 2 * (size_t)(D) * ATTN_TK + (size_t)ATTN_TQ * (D) + \
+                           2 * (size_t)ATTN_TQ)
 void attention_forward(real *out, real *lse, const real *q, const real *k, const real *v, const int *seg, int B,
                        int T, int nh, int nkv, int D, real *buf);
 void attention_backward(real *dq, real *dk, real *dv, const real *dout, const real *out, const real *lse,
                         const real *q, const real *k, const real *v, const int *seg, int B, int T, int nh, int nkv,
-                        int D);
+                        int D, real *buf);
 
 /* SwiGLU: out = silu(g) * u. The backward OVERWRITES dg and du; du may alias dout. */
 void swiglu_forward(real *out, const real *g, const real *u, size_t n);

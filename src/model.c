@@ -104,7 +104,7 @@ static void carve_forward(Carver *cv, ForwardBufs *f, const ModelConfig *c, size
 
 static void carve_forward_temps(Carver *cv, ForwardBufs *f, const ModelConfig *c, size_t N, int threads, int T) {
     f->tmp = carve_floats(cv, N * c->dim);
-    f->attn_buf = carve_floats(cv, (size_t)threads * T);
+    f->attn_buf = carve_floats(cv, (size_t)threads * ATTN_BUF_REALS(c->head_dim));
     f->lm_chunk = carve_floats(cv, LMHEAD_CHUNK_REALS(c->dim, c->vocab_size));
 }
 
@@ -404,7 +404,8 @@ void model_backward(Model *m) {
         /* attention block; dres now holds dLoss/dh_mid and flows on into x_in */
         memset(d->datt, 0, (size_t)N * Hq * sizeof(float));
         matmul_backward(d->datt, param_ptr(m, G, P_WO, l), NULL, d->dres, b.att, param_ptr(m, P, P_WO, l), N, Hq, E);
-        attention_backward(d->dq, d->dk, d->dv, d->datt, b.att, b.lse, b.q, b.k, b.v, bt->seg, B, T, nh, nkv, D);
+        attention_backward(d->dq, d->dk, d->dv, d->datt, b.att, b.lse, b.q, b.k, b.v, bt->seg, B, T, nh, nkv, D,
+                           f->attn_buf);
         rope_backward(d->dq, bt->pos, m->rope_cos, m->rope_sin, N, nh, D);
         rope_backward(d->dk, bt->pos, m->rope_cos, m->rope_sin, N, nkv, D);
         memset(d->dtmp, 0, NE * sizeof(float));

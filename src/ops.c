@@ -202,78 +202,154 @@ static inline int visible(const int *seg, size_t n_query, size_t n_key) {
     return n_key == n_query || (seg[n_query] >= 0 && seg[n_key] == seg[n_query]);
 }
 
+/* Attention works in tiles of ATTN_TQ queries x ATTN_TK keys of one (sequence, head): a
+ * tile of scores is all of T x T that ever exists. Keys are transposed into the tile
+ * buffer so every inner loop runs along a contiguous row (vectorizes, no horizontal sums). */
+
+/* dst[d][j] = src[j][d] for the tile's nk keys (rows `stride` apart); columns past nk are 0. */
+static void load_transposed(real *dst, const real *src, size_t stride, int nk, int D) {
+    for (int d = 0; d < D; d++) {
+        real *row = dst + (size_t)d * ATTN_TK;
+        for (int j = 0; j < nk; j++) row[j] = src[(size_t)j * stride + d];
+        for (int j = nk; j < ATTN_TK; j++) row[j] = 0;
+    }
+}
+
+/* s[i][j] = a_i . bt[.][j] over the tile: a's rows `stride` apart, bt from load_transposed. */
+static void tile_products(real *s, const real *a, size_t stride, const real *bt, int nq, int D) {
+    for (int i = 0; i < nq; i++) {
+        real *row = s + (size_t)i * ATTN_TK;
+        const real *ai = a + (size_t)i * stride;
+        for (int j = 0; j < ATTN_TK; j++) row[j] = 0;
+        for (int d = 0; d < D; d++) {
+            real x = ai[d];
+            const real *bd = bt + (size_t)d * ATTN_TK;
+#pragma omp simd
+            for (int j = 0; j < ATTN_TK; j++) row[j] += x * bd[j];
+        }
+    }
+}
+
+/* Scale the tile's scores and hide (-inf) keys a query may not see: later positions, other
+ * segments, padding. Queries are rows t0.., keys u0.. of sequence b. */
+static void tile_mask(real *s, real scale, const int *seg, size_t base, int t0, int nq, int u0, int nk) {
+    for (int i = 0; i < nq; i++) {
+        real *row = s + (size_t)i * ATTN_TK;
+        for (int j = 0; j < ATTN_TK; j++) {
+            int u = u0 + j, t = t0 + i;
+            row[j] = j < nk && u <= t && visible(seg, base + (size_t)t, base + (size_t)u) ? scale * row[j] : -INFINITY;
+        }
+    }
+}
+
 void attention_forward(real *out, real *lse, const real *q, const real *k, const real *v, const int *seg, int B,
                        int T, int nh, int nkv, int D, real *buf) {
-    int Hq = nh * D, Hkv = nkv * D, group = nh / nkv;
+    int Hq = nh * D, Hkv = nkv * D, group = nh / nkv, tiles = (T + ATTN_TQ - 1) / ATTN_TQ;
     real scale = (real)(1.0 / sqrt((double)D));
-#pragma omp parallel for collapse(3) schedule(dynamic, 8)
+#pragma omp parallel for collapse(3) schedule(dynamic, 1)
     for (int b = 0; b < B; b++)
         for (int h = 0; h < nh; h++)
-            for (int t = 0; t < T; t++) {
-                real *s = buf + (size_t)omp_get_thread_num() * T;
-                size_t n = (size_t)b * T + t;
-                int kh = h / group;
-                const real *qv = q + n * Hq + (size_t)h * D;
-                real mx = -INFINITY;
-                for (int u = 0; u <= t; u++) {
-                    size_t m = (size_t)b * T + u;
-                    if (!visible(seg, n, m)) {
-                        s[u] = -INFINITY;
-                        continue;
+            for (int qt = 0; qt < tiles; qt++) {
+                real *s = buf + (size_t)omp_get_thread_num() * ATTN_BUF_REALS(D);
+                real *kt = s + ATTN_TQ * ATTN_TK, *acc = kt + (size_t)D * ATTN_TK, *mx = acc + (size_t)ATTN_TQ * D,
+                     *sum = mx + ATTN_TQ;
+                int kh = h / group, t0 = qt * ATTN_TQ, nq = T - t0 < ATTN_TQ ? T - t0 : ATTN_TQ;
+                size_t base = (size_t)b * T;
+                for (int i = 0; i < nq; i++) mx[i] = -INFINITY, sum[i] = 0;
+                memset(acc, 0, sizeof(real) * (size_t)ATTN_TQ * D);
+                /* online softmax over key tiles: running max mx, running sum, unnormalised acc */
+                for (int u0 = 0; u0 < t0 + nq; u0 += ATTN_TK) {
+                    int nk = t0 + nq - u0 < ATTN_TK ? t0 + nq - u0 : ATTN_TK;
+                    load_transposed(kt, k + (base + u0) * Hkv + (size_t)kh * D, Hkv, nk, D);
+                    tile_products(s, q + (base + t0) * Hq + (size_t)h * D, Hq, kt, nq, D);
+                    tile_mask(s, scale, seg, base, t0, nq, u0, nk);
+                    for (int i = 0; i < nq; i++) {
+                        real *row = s + (size_t)i * ATTN_TK, m = -INFINITY;
+                        for (int j = 0; j < ATTN_TK; j++) m = row[j] > m ? row[j] : m;
+                        if (m == -INFINITY) continue; /* nothing visible in this tile */
+                        real mnew = m > mx[i] ? m : mx[i];
+                        real c = mx[i] == -INFINITY ? 0 : (real)vexp(mx[i] - mnew), tsum = 0;
+#pragma omp simd reduction(+ : tsum)
+                        for (int j = 0; j < ATTN_TK; j++) {
+                            real e = row[j] == -INFINITY ? 0 : (real)vexp(row[j] - mnew);
+                            row[j] = e;
+                            tsum += e;
+                        }
+                        sum[i] = sum[i] * c + tsum;
+                        mx[i] = mnew;
+                        real *a = acc + (size_t)i * D;
+                        if (c != 1)
+                            for (int d = 0; d < D; d++) a[d] *= c;
+                        for (int j = 0; j < nk; j++)
+                            if (row[j] != 0) axpy(a, row[j], v + (base + u0 + j) * Hkv + (size_t)kh * D, D);
                     }
-                    s[u] = scale * dot(qv, k + m * Hkv + (size_t)kh * D, D);
-                    if (s[u] > mx) mx = s[u];
                 }
-                double sum = 0;
-#pragma omp simd reduction(+ : sum)
-                for (int u = 0; u <= t; u++) {
-                    real e = s[u] == -INFINITY ? 0 : (real)vexp(s[u] - mx);
-                    s[u] = e;
-                    sum += e;
+                for (int i = 0; i < nq; i++) {
+                    size_t n = base + t0 + i;
+                    real inv = 1 / sum[i], *o = out + n * Hq + (size_t)h * D;
+                    for (int d = 0; d < D; d++) o[d] = acc[(size_t)i * D + d] * inv;
+                    lse[n * nh + h] = mx[i] + (real)log((double)sum[i]);
                 }
-                real inv = (real)(1.0 / sum);
-                real *o = out + n * Hq + (size_t)h * D;
-                memset(o, 0, (size_t)D * sizeof(real));
-                for (int u = 0; u <= t; u++)
-                    if (s[u] != 0) axpy(o, s[u] * inv, v + ((size_t)b * T + u) * Hkv + (size_t)kh * D, D);
-                lse[n * nh + h] = mx + (real)log(sum);
             }
 }
 
 void attention_backward(real *dq, real *dk, real *dv, const real *dout, const real *out, const real *lse,
                         const real *q, const real *k, const real *v, const int *seg, int B, int T, int nh, int nkv,
-                        int D) {
-    /* Recompute p = exp(s - lse). With Dt = dout_t . out_t:
+                        int D, real *buf) {
+    /* Recompute p = exp(s - lse) tile by tile. With Dt = dout_t . out_t:
      * ds_u = p_u (dout_t . v_u - Dt); dq_t = scale sum_u ds_u k_u; dk_u += scale ds_u q_t; dv_u += p_u dout_t.
      * One task per (sequence, kv head) owns every row it writes, so no two threads collide. */
-    int Hq = nh * D, Hkv = nkv * D, group = nh / nkv;
+    int Hq = nh * D, Hkv = nkv * D, group = nh / nkv, tiles = (T + ATTN_TQ - 1) / ATTN_TQ;
     real scale = (real)(1.0 / sqrt((double)D));
 #pragma omp parallel for collapse(2) schedule(dynamic, 1)
     for (int b = 0; b < B; b++)
         for (int kh = 0; kh < nkv; kh++) {
+            real *p = buf + (size_t)omp_get_thread_num() * ATTN_BUF_REALS(D);
+            real *ds = p + ATTN_TQ * ATTN_TK, *kt = ds + ATTN_TQ * ATTN_TK, *vt = kt + (size_t)D * ATTN_TK,
+                 *Dt = vt + (size_t)D * ATTN_TK;
+            size_t base = (size_t)b * T;
             for (int t = 0; t < T; t++) {
-                size_t n = (size_t)b * T + t;
+                size_t n = base + t;
                 memset(dk + n * Hkv + (size_t)kh * D, 0, (size_t)D * sizeof(real));
                 memset(dv + n * Hkv + (size_t)kh * D, 0, (size_t)D * sizeof(real));
-                for (int h = kh * group; h < (kh + 1) * group; h++)
-                    memset(dq + n * Hq + (size_t)h * D, 0, (size_t)D * sizeof(real));
+                memset(dq + n * Hq + (size_t)kh * group * D, 0, (size_t)group * D * sizeof(real));
             }
             for (int h = kh * group; h < (kh + 1) * group; h++)
-                for (int t = 0; t < T; t++) {
-                    size_t n = (size_t)b * T + t;
-                    const real *qv = q + n * Hq + (size_t)h * D, *go = dout + n * Hq + (size_t)h * D;
-                    real *gq = dq + n * Hq + (size_t)h * D;
-                    real Dt = dot(go, out + n * Hq + (size_t)h * D, D);
-                    real L = lse[n * nh + h];
-                    for (int u = 0; u <= t; u++) {
-                        size_t m = (size_t)b * T + u;
-                        if (!visible(seg, n, m)) continue;
-                        const real *kv = k + m * Hkv + (size_t)kh * D, *vv = v + m * Hkv + (size_t)kh * D;
-                        real p = (real)vexp(scale * dot(qv, kv, D) - L);
-                        real ds = p * (dot(go, vv, D) - Dt);
-                        axpy(gq, scale * ds, kv, D);
-                        axpy(dk + m * Hkv + (size_t)kh * D, scale * ds, qv, D);
-                        axpy(dv + m * Hkv + (size_t)kh * D, p, go, D);
+                for (int qt = 0; qt < tiles; qt++) {
+                    int t0 = qt * ATTN_TQ, nq = T - t0 < ATTN_TQ ? T - t0 : ATTN_TQ;
+                    const real *q0 = q + (base + t0) * Hq + (size_t)h * D, *go0 = dout + (base + t0) * Hq + (size_t)h * D;
+                    for (int i = 0; i < nq; i++)
+                        Dt[i] = dot(go0 + (size_t)i * Hq, out + (base + t0 + i) * Hq + (size_t)h * D, D);
+                    for (int u0 = 0; u0 < t0 + nq; u0 += ATTN_TK) {
+                        int nk = t0 + nq - u0 < ATTN_TK ? t0 + nq - u0 : ATTN_TK;
+                        const real *k0 = k + (base + u0) * Hkv + (size_t)kh * D, *v0 = v + (base + u0) * Hkv + (size_t)kh * D;
+                        load_transposed(kt, k0, Hkv, nk, D);
+                        load_transposed(vt, v0, Hkv, nk, D);
+                        tile_products(p, q0, Hq, kt, nq, D);
+                        tile_mask(p, scale, seg, base, t0, nq, u0, nk);
+                        tile_products(ds, go0, Hq, vt, nq, D); /* dout_t . v_u */
+                        for (int i = 0; i < nq; i++) {
+                            real *pr = p + (size_t)i * ATTN_TK, *dr = ds + (size_t)i * ATTN_TK;
+                            real L = lse[(base + t0 + i) * nh + h], Di = Dt[i];
+#pragma omp simd
+                            for (int j = 0; j < ATTN_TK; j++) {
+                                real e = pr[j] == -INFINITY ? 0 : (real)vexp(pr[j] - L);
+                                pr[j] = e;
+                                dr[j] = e * (dr[j] - Di);
+                            }
+                            real *gq = dq + (base + t0 + i) * Hq + (size_t)h * D;
+                            for (int j = 0; j < nk; j++)
+                                if (dr[j] != 0) axpy(gq, scale * dr[j], k0 + (size_t)j * Hkv, D);
+                        }
+                        for (int j = 0; j < nk; j++) {
+                            real *gk = dk + (base + u0 + j) * Hkv + (size_t)kh * D,
+                                 *gv = dv + (base + u0 + j) * Hkv + (size_t)kh * D;
+                            for (int i = 0; i < nq; i++) {
+                                real dsij = ds[(size_t)i * ATTN_TK + j], pij = p[(size_t)i * ATTN_TK + j];
+                                if (dsij != 0) axpy(gk, scale * dsij, q0 + (size_t)i * Hq, D);
+                                if (pij != 0) axpy(gv, pij, go0 + (size_t)i * Hq, D);
+                            }
+                        }
                     }
                 }
         }

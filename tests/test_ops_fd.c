@@ -5,6 +5,7 @@
  * meaning: a packed sequence equals its segments run one by one, and padding changes
  * nothing for real tokens. */
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,16 +137,69 @@ static double att_loss(void *p) {
     attention_forward(c->out, c->lse, c->q, c->k, c->v, c->seg, c->B, c->T, c->nh, c->nkv, c->D, c->buf);
     return weighted(c->r, c->out, (size_t)c->B * c->T * c->nh * c->D);
 }
+static double *attention_buf(int D) { return zeros((size_t)omp_get_max_threads() * ATTN_BUF_REALS(D)); }
+
+/* Sequences longer than a tile: T = 3 query tiles, with a packed segment boundary and
+ * padding that fall inside tiles, so the online softmax crosses key tiles. */
+static void check_attention_tiles(void) {
+    int B = 2, T = 2 * ATTN_TQ + 7, nh = 2, nkv = 1, D = 3;
+    int *seg = malloc(sizeof(int) * (size_t)B * T);
+    for (int t = 0; t < T; t++) {
+        seg[t] = t < ATTN_TK + 5 ? 0 : 1;       /* sequence 0: two packed segments */
+        seg[T + t] = t < T - 9 ? 0 : -1;       /* sequence 1: 9 padding tokens */
+    }
+    size_t nq = (size_t)B * T * nh * D, nk = (size_t)B * T * nkv * D;
+    AttCtx c = {B, T, nh, nkv, D, seg, rnd(nq, 1), rnd(nk, 1), rnd(nk, 1), zeros(nq), zeros((size_t)B * T * nh),
+                attention_buf(D), rnd(nq, 1)};
+    double *gq = zeros(nq), *gk = zeros(nk), *gv = zeros(nk);
+    att_loss(&c);
+    attention_backward(gq, gk, gv, c.r, c.out, c.lse, c.q, c.k, c.v, seg, B, T, nh, nkv, D, c.buf);
+    fd_check("attention dq (T spans 3 tiles)", att_loss, &c, c.q, nq, gq);
+    fd_check("attention dk (T spans 3 tiles)", att_loss, &c, c.k, nk, gk);
+    fd_check("attention dv (T spans 3 tiles)", att_loss, &c, c.v, nk, gv);
+    /* and the forward itself against the plain formula: softmax over visible keys */
+    att_loss(&c);
+    double worst = 0;
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < nh; h++)
+            for (int t = 0; t < T; t++) {
+                size_t n = (size_t)b * T + t;
+                double w[2 * ATTN_TQ + 7], mx = -INFINITY, sum = 0;
+                for (int u = 0; u <= t; u++) {
+                    size_t m = (size_t)b * T + u;
+                    int vis = u == t || (seg[n] >= 0 && seg[m] == seg[n]);
+                    w[u] = -INFINITY;
+                    if (vis) {
+                        w[u] = 0;
+                        for (int d = 0; d < D; d++) w[u] += c.q[n * nh * D + h * D + d] * c.k[m * nkv * D + d];
+                        w[u] /= sqrt((double)D);
+                    }
+                    mx = fmax(mx, w[u]);
+                }
+                for (int u = 0; u <= t; u++) sum += w[u] == -INFINITY ? 0 : exp(w[u] - mx);
+                for (int d = 0; d < D; d++) {
+                    double o = 0;
+                    for (int u = 0; u <= t; u++)
+                        if (w[u] != -INFINITY) o += exp(w[u] - mx) / sum * c.v[((size_t)b * T + u) * nkv * D + d];
+                    worst = fmax(worst, fabs(o - c.out[n * nh * D + h * D + d]));
+                }
+                worst = fmax(worst, fabs(mx + log(sum) - c.lse[n * nh + h]));
+            }
+    printf("%s: attention over 3 tiles equals the plain softmax formula (max diff %.1e)\n",
+           worst < 1e-12 ? "PASS" : "FAIL", worst);
+    fails += !(worst < 1e-12);
+}
+
 static void check_attention(void) {
     /* two sequences: the first packs two segments, the second is padded at the end */
     int B = 2, T = 6, nh = 4, nkv = 2, D = 4;
     int seg[12] = {0, 0, 0, 1, 1, 1, 0, 0, 0, 0, -1, -1};
     size_t nq = (size_t)B * T * nh * D, nk = (size_t)B * T * nkv * D;
     AttCtx c = {B, T, nh, nkv, D, seg, rnd(nq, 1), rnd(nk, 1), rnd(nk, 1), zeros(nq), zeros((size_t)B * T * nh),
-                zeros(64 * (size_t)T), rnd(nq, 1)};
+                attention_buf(D), rnd(nq, 1)};
     double *gq = zeros(nq), *gk = zeros(nk), *gv = zeros(nk);
     att_loss(&c);
-    attention_backward(gq, gk, gv, c.r, c.out, c.lse, c.q, c.k, c.v, seg, B, T, nh, nkv, D);
+    attention_backward(gq, gk, gv, c.r, c.out, c.lse, c.q, c.k, c.v, seg, B, T, nh, nkv, D, c.buf);
     fd_check("attention dq (GQA 2, packed and padded)", att_loss, &c, c.q, nq, gq);
     fd_check("attention dk", att_loss, &c, c.k, nk, gk);
     fd_check("attention dv", att_loss, &c, c.v, nk, gv);
@@ -237,6 +291,7 @@ int main(void) {
     check_matmul();
     check_rope();
     check_attention();
+    check_attention_tiles();
     check_swiglu();
     check_lmhead();
     return fails ? 1 : 0;
