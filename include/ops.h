@@ -23,6 +23,12 @@ void rmsnorm_forward(real *out, real *rstd, const real *x, const real *w, int N,
 void rmsnorm_backward(real *dx, real *dw, const real *dout, const real *x, const real *w, const real *rstd,
                       int N, int E);
 
+/* Residual add and the RMSNorm after it in one pass over each row (the row is still in
+ * cache for the norm): h = a + b (h may alias a), then out and rstd as rmsnorm_forward of h,
+ * to the bit. Its backward is rmsnorm_backward's, with dh flowing on unchanged into a and b. */
+void residual_rmsnorm_forward(real *h, real *out, real *rstd, const real *a, const real *b, const real *w, int N,
+                              int E, real eps);
+
 /* Linear layer as nn.Linear: out[N,O] = x[N,I] W[O,I]^T (+ b[O]). dx and db may be NULL. */
 void matmul_forward(real *out, const real *x, const real *w, const real *b, int N, int I, int O);
 void matmul_backward(real *dx, real *dw, real *db, const real *dout, const real *x, const real *w, int N, int I,

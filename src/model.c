@@ -301,9 +301,14 @@ static void layer_forward(Model *m, const Weights *W, int l, const LayerBufs *b,
     rope_forward(b->k, bt->pos, m->rope_cos, m->rope_sin, N, nkv, D);
     attention_forward(b->att, b->lse, b->q, b->k, b->v, bt->seg, B, T, nh, nkv, D, f->attn_buf);
     w_linear(m, W, P_WO, (ParamKind)-1, l, f->tmp, b->att, N, Hq, E);
-    residual_forward(b->h_mid, b->x_in, f->tmp, (size_t)N * E);
     /* MLP block: x_out = h_mid + down(silu(gate(n)) * up(n)), n = rmsnorm(h_mid) */
-    w_norm(m, W, P_FFN_NORM, l, b->m, b->rstd2, b->h_mid, N);
+    if (W->h) { /* bf16 reference weights: the two passes */
+        residual_forward(b->h_mid, b->x_in, f->tmp, (size_t)N * E);
+        w_norm(m, W, P_FFN_NORM, l, b->m, b->rstd2, b->h_mid, N);
+    } else {
+        residual_rmsnorm_forward(b->h_mid, b->m, b->rstd2, b->x_in, f->tmp, W->f + param_offset(m, P_FFN_NORM, l), N,
+                                 E, (float)c->norm_eps);
+    }
     w_linear(m, W, P_WG, (ParamKind)-1, l, b->g, b->m, N, E, F);
     w_linear(m, W, P_WU, (ParamKind)-1, l, b->u, b->m, N, E, F);
     swiglu_forward(b->s, b->g, b->u, (size_t)N * F);

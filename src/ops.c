@@ -76,6 +76,24 @@ void rmsnorm_forward(real *out, real *rstd, const real *x, const real *w, int N,
     }
 }
 
+void residual_rmsnorm_forward(real *h, real *out, real *rstd, const real *a, const real *b, const real *w, int N,
+                              int E, real eps) {
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++) {
+        const real *ar = a + (size_t)n * E, *br = b + (size_t)n * E;
+        real *hr = h + (size_t)n * E, *o = out + (size_t)n * E;
+        double ss = 0;
+        for (int i = 0; i < E; i++) {
+            real v = ar[i] + br[i];
+            hr[i] = v;
+            ss += (double)v * v;
+        }
+        real r = (real)(1.0 / sqrt(ss / E + (double)eps));
+        rstd[n] = r;
+        for (int i = 0; i < E; i++) o[i] = w[i] * (hr[i] * r);
+    }
+}
+
 void rmsnorm_backward(real *dx, real *dw, const real *dout, const real *x, const real *w, const real *rstd, int N,
                       int E) {
     /* y_i = w_i x_i r, r = (mean x^2 + eps)^-1/2:

@@ -230,6 +230,20 @@ static void check_attention(void) {
     fails += diff != 0;
 }
 
+/* ------------------------------------------------------------ residual + rmsnorm, fused */
+static void check_residual_rmsnorm(void) {
+    int N = 3, E = 7;
+    double *a = rnd(21, 2), *b = rnd(21, 1), *w = rnd(7, 1), *h1 = zeros(21), *o1 = zeros(21), *r1 = zeros(3),
+           *h2 = zeros(21), *o2 = zeros(21), *r2 = zeros(3);
+    residual_rmsnorm_forward(h1, o1, r1, a, b, w, N, E, 1e-6);
+    residual_forward(h2, a, b, 21);
+    rmsnorm_forward(o2, r2, h2, w, N, E, 1e-6);
+    int same = !memcmp(h1, h2, 21 * sizeof(double)) && !memcmp(o1, o2, 21 * sizeof(double)) &&
+               !memcmp(r1, r2, 3 * sizeof(double));
+    printf("%s: residual + rmsnorm fused equals the two passes bit for bit\n", same ? "PASS" : "FAIL");
+    fails += !same;
+}
+
 /* ------------------------------------------------------------ swiglu */
 typedef struct { size_t n; double *g, *u, *out, *r; } SwCtx;
 static double sw_loss(void *p) {
@@ -288,6 +302,7 @@ static void check_lmhead(void) {
 int main(void) {
     check_embedding();
     check_rmsnorm();
+    check_residual_rmsnorm();
     check_matmul();
     check_rope();
     check_attention();
