@@ -15,7 +15,8 @@ static float urand(unsigned *s) {
 }
 
 int main(void) {
-    int shapes[][3] = {{1, 1, 1}, {7, 5, 3}, {8, 32, 256}, {33, 65, 257}, {100, 31, 600}, {5, 2100, 40}, {130, 17, 1}};
+    int shapes[][3] = {{1, 1, 1}, {7, 5, 3}, {8, 32, 256}, {33, 65, 257}, {100, 31, 600}, {5, 2100, 40}, {130, 17, 1},
+                       {400, 70, 300}, {390, 40, 20}}; /* 3 row blocks, the last one short */
     unsigned seed = 1;
     int fails = 0;
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
