@@ -21,7 +21,15 @@ P2=$(awk '/peak.*2 thread/ {print $(NF-1)}' "$tmp/gemm.txt")
 # reference's forward) FLOPs per weight per token plus attention's causal products
 /usr/bin/python3 scripts/bench_compare.py "tiny" 256 4 8 4 768 32000 4 256 "$REPEAT" "$P1" "$P2"
 /usr/bin/python3 scripts/bench_compare.py "qwen-shape (Qwen2.5-0.5B cut to 4 layers)" 896 4 14 2 4864 151936 2 256 \
-    "$((REPEAT > 3 ? 3 : REPEAT))" "$P1" "$P2"
+    "$REPEAT" "$P1" "$P2"
+
+echo "== qwen-shape preference step with the frozen reference in bf16 (--ref-dtype bf16), engine alone, 2 threads"
+cat >"$tmp/qs.json" <<JSON
+{"model_type": "qwen2", "hidden_size": 896, "num_hidden_layers": 4, "num_attention_heads": 14,
+ "num_key_value_heads": 2, "intermediate_size": 4864, "vocab_size": 151936, "tie_word_embeddings": false,
+ "rope_theta": 1000000.0, "rms_norm_eps": 1e-6}
+JSON
+./build/engine_check --init "$tmp/qs.json" --random-batch 2,256 --repeat 3 --threads 2 --pref --ref-bf16
 
 echo "== Qwen2.5-0.5B's full shape (24 layers, tied head), SFT step, 4 x 512 tokens, 2 threads"
 cat >"$tmp/q05.json" <<JSON
@@ -30,6 +38,8 @@ cat >"$tmp/q05.json" <<JSON
  "rope_theta": 1000000.0, "rms_norm_eps": 1e-6}
 JSON
 ./build/engine_check --init "$tmp/q05.json" --random-batch 4,512 --repeat 2 --threads 2
+echo "== the same with --recompute (only each layer's input kept; the layer is rebuilt in the backward)"
+./build/engine_check --init "$tmp/q05.json" --random-batch 4,512 --repeat 2 --threads 2 --recompute
 
 echo "== eval stage, default model and sample data"
 ./train --stage eval --report-memory --out "$tmp/eval.jsonl"

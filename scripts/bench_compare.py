@@ -45,6 +45,7 @@ def main():
     for mode in modes:
         seqs = 2 * B if mode == "pref" else B
         flops = model_flops(E, L, H, KV, F, V, B, T, mode)
+        engine_s = {}
         for t in threads:
             env = dict(os.environ, OMP_NUM_THREADS=str(t), OPENBLAS_NUM_THREADS=str(t))
             e = subprocess.run([os.path.join(ROOT, "build", "engine_check"), "--init", cfg, "--random-batch",
@@ -60,11 +61,15 @@ def main():
                 print(f"  {mode} {t} thread(s): failed: {e.stderr.strip()[-200:]} {p.stderr.strip()[-200:]}")
                 continue
             es, ps = float(em.group(1)), float(pm.group(1))
+            engine_s[t] = es
             tok = seqs * T
             gf = flops / es / 1e9
             print(f"  {mode:4s} {t} thread(s): engine {tok / es:8.0f} tokens/s, pytorch {tok / ps:8.0f} tokens/s, "
                   f"ratio {ps / es:5.2f}x | engine {gf:6.1f} GFLOP/s = {100 * gf / peaks[t]:4.1f}% of the "
                   f"{peaks[t]:.0f} GFLOP/s peak | peak RSS {mem.group(2)} vs plan {mem.group(1)} ({mem.group(3)})")
+        if 1 in engine_s and len(engine_s) > 1:
+            print(f"  {mode:4s} engine thread scaling: " + ", ".join(
+                f"{t} threads {engine_s[1] / engine_s[t]:.2f}x" for t in sorted(engine_s) if t > 1) + " one thread's speed")
     os.unlink(cfg)
 
 

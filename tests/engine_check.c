@@ -47,7 +47,7 @@ static int benchmark(const char *config_path, int B, int T, int repeat, int pref
     ModelConfig cfg;
     config_load_file(&cfg, config_path);
     RunShape shape = {.batch = B, .seq_len = T, .threads = omp_get_max_threads(), .train = 1, .adam = 1,
-                      .ref = pref ? REF_FP32 : REF_NONE, .recompute = recompute};
+                      .ref = !pref ? REF_NONE : ref_bf16 ? REF_BF16 : REF_FP32, .recompute = recompute};
 #pragma omp parallel
     { }
     sgemm_reserve();
@@ -111,8 +111,9 @@ static int benchmark(const char *config_path, int B, int T, int repeat, int pref
     double med = secs[repeat / 2];
     size_t peak = rss_peak_bytes();
     double over = (double)peak - (double)baseline - (double)m.arena.plan.total;
-    printf("engine: %s step %d x %d tokens, %d threads: median %.3f s (min %.3f, max %.3f over %d), %.0f tokens/s\n",
-           pref ? "PREF" : "SFT", B, T, omp_get_max_threads(), med, secs[0], secs[repeat - 1], repeat, N / med);
+    printf("engine: %s step %d x %d tokens, %d threads%s%s: median %.3f s (min %.3f, max %.3f over %d), %.0f tokens/s\n",
+           pref ? "PREF" : "SFT", B, T, omp_get_max_threads(), pref && ref_bf16 ? ", reference in bf16" : "",
+           recompute ? ", --recompute" : "", med, secs[0], secs[repeat - 1], repeat, N / med);
     printf("        mean per step: zero grads %.3f s, forward %.3f s, backward %.3f s, clip + AdamW %.3f s\n",
            part[0] / repeat, part[1] / repeat, part[2] / repeat, part[3] / repeat);
     printf("memory: arena plan %s, baseline %s, peak RSS %s: peak - baseline - plan = %+.2f%% of the plan\n",
