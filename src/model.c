@@ -102,7 +102,7 @@ static void carve_forward(Carver *cv, ForwardBufs *f, const ModelConfig *c, size
     f->lm_lse = carve_floats(cv, N);
 }
 
-static void carve_forward_temps(Carver *cv, ForwardBufs *f, const ModelConfig *c, size_t N, int threads, int T) {
+static void carve_forward_temps(Carver *cv, ForwardBufs *f, const ModelConfig *c, size_t N, int threads) {
     f->tmp = carve_floats(cv, N * c->dim);
     f->attn_buf = carve_floats(cv, (size_t)threads * ATTN_BUF_REALS(c->head_dim));
     f->lm_chunk = carve_floats(cv, LMHEAD_CHUNK_REALS(c->dim, c->vocab_size));
@@ -142,7 +142,7 @@ static void layout(Model *m, ArenaPlan *plan) {
     if (s->train) {
         carve_forward(&cv[REGION_ACTIVATIONS], &m->keep, c, N, s->recompute ? 1 : c->n_layers, c->n_layers + 1);
         /* scratch during a training step: forward temporaries, then backward buffers */
-        carve_forward_temps(&cv[REGION_SCRATCH], &m->keep, c, N, s->threads, s->seq_len);
+        carve_forward_temps(&cv[REGION_SCRATCH], &m->keep, c, N, s->threads);
         carve_backward(&cv[REGION_SCRATCH], &m->bwd, c, N);
     }
     /* A forward that keeps nothing (eval, or the frozen reference's forward before the
@@ -150,7 +150,7 @@ static void layout(Model *m, ArenaPlan *plan) {
     if (model_has_inference(s)) {
         Carver inf = {cv[REGION_SCRATCH].base, 0};
         carve_forward(&inf, &m->infer, c, N, 1, 2);
-        carve_forward_temps(&inf, &m->infer, c, N, s->threads, s->seq_len);
+        carve_forward_temps(&inf, &m->infer, c, N, s->threads);
         if (inf.used > cv[REGION_SCRATCH].used) cv[REGION_SCRATCH].used = inf.used;
     }
 

@@ -8,57 +8,44 @@
 #include "common.h"
 #include "gemm.h"
 
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
+#include <immintrin.h>
 #if defined(__AVX512F__)
-#include <immintrin.h>
-/* 12 independent FMA chains in named registers (an array may be kept in memory), 8
- * iterations unrolled per loop trip: enough in flight to hide the FMA latency on both pipes. */
+typedef __m512 vec;
+#define LANES 16
+#define VSET _mm512_set1_ps
+#define VFMA _mm512_fmadd_ps
+#define VSTORE _mm512_storeu_ps
+#else
+typedef __m256 vec;
+#define LANES 8
+#define VSET _mm256_set1_ps
+#define VFMA _mm256_fmadd_ps
+#define VSTORE _mm256_storeu_ps
+#endif
+/* 12 independent FMA chains in named registers (an array of accumulators may be kept in
+ * memory, and then the loop measures loads and stores), 8 steps unrolled per loop trip:
+ * enough in flight to hide the FMA latency on both pipes. */
 static double peak_one_thread(long iters) {
-    __m512 x = _mm512_set1_ps(1.0000001f), y = _mm512_set1_ps(0.9999999f);
-    __m512 a0 = _mm512_set1_ps(0), a1 = _mm512_set1_ps(1), a2 = _mm512_set1_ps(2), a3 = _mm512_set1_ps(3),
-           a4 = _mm512_set1_ps(4), a5 = _mm512_set1_ps(5), a6 = _mm512_set1_ps(6), a7 = _mm512_set1_ps(7),
-           a8 = _mm512_set1_ps(8), a9 = _mm512_set1_ps(9), a10 = _mm512_set1_ps(10), a11 = _mm512_set1_ps(11);
+    vec x = VSET(1.0000001f), y = VSET(0.9999999f);
+    vec a0 = VSET(0), a1 = VSET(1), a2 = VSET(2), a3 = VSET(3), a4 = VSET(4), a5 = VSET(5), a6 = VSET(6), a7 = VSET(7),
+        a8 = VSET(8), a9 = VSET(9), a10 = VSET(10), a11 = VSET(11);
     double t0 = now_seconds();
     for (long n = 0; n < iters; n++) {
-#define STEP a0 = _mm512_fmadd_ps(a0, x, y), a1 = _mm512_fmadd_ps(a1, x, y), a2 = _mm512_fmadd_ps(a2, x, y), \
-             a3 = _mm512_fmadd_ps(a3, x, y), a4 = _mm512_fmadd_ps(a4, x, y), a5 = _mm512_fmadd_ps(a5, x, y), \
-             a6 = _mm512_fmadd_ps(a6, x, y), a7 = _mm512_fmadd_ps(a7, x, y), a8 = _mm512_fmadd_ps(a8, x, y), \
-             a9 = _mm512_fmadd_ps(a9, x, y), a10 = _mm512_fmadd_ps(a10, x, y), a11 = _mm512_fmadd_ps(a11, x, y)
+#define STEP a0 = VFMA(a0, x, y), a1 = VFMA(a1, x, y), a2 = VFMA(a2, x, y), a3 = VFMA(a3, x, y), \
+             a4 = VFMA(a4, x, y), a5 = VFMA(a5, x, y), a6 = VFMA(a6, x, y), a7 = VFMA(a7, x, y), \
+             a8 = VFMA(a8, x, y), a9 = VFMA(a9, x, y), a10 = VFMA(a10, x, y), a11 = VFMA(a11, x, y)
         STEP; STEP; STEP; STEP; STEP; STEP; STEP; STEP;
 #undef STEP
     }
     double dt = now_seconds() - t0;
-    __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
-                             _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
-    s = _mm512_add_ps(s, _mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)));
-    if (_mm512_reduce_add_ps(s) == 42) puts("");
-    return (double)iters * 8 * 12 * 16 * 2 / dt;
-}
-#elif defined(__AVX2__) && defined(__FMA__)
-#include <immintrin.h>
-/* The same with 8-wide registers: 12 chains, 8 steps a trip (an array of accumulators, as
- * the portable loop below uses, is kept in memory and measures loads and stores instead). */
-static double peak_one_thread(long iters) {
-    __m256 x = _mm256_set1_ps(1.0000001f), y = _mm256_set1_ps(0.9999999f);
-    __m256 a0 = _mm256_set1_ps(0), a1 = _mm256_set1_ps(1), a2 = _mm256_set1_ps(2), a3 = _mm256_set1_ps(3),
-           a4 = _mm256_set1_ps(4), a5 = _mm256_set1_ps(5), a6 = _mm256_set1_ps(6), a7 = _mm256_set1_ps(7),
-           a8 = _mm256_set1_ps(8), a9 = _mm256_set1_ps(9), a10 = _mm256_set1_ps(10), a11 = _mm256_set1_ps(11);
-    double t0 = now_seconds();
-    for (long n = 0; n < iters; n++) {
-#define STEP a0 = _mm256_fmadd_ps(a0, x, y), a1 = _mm256_fmadd_ps(a1, x, y), a2 = _mm256_fmadd_ps(a2, x, y), \
-             a3 = _mm256_fmadd_ps(a3, x, y), a4 = _mm256_fmadd_ps(a4, x, y), a5 = _mm256_fmadd_ps(a5, x, y), \
-             a6 = _mm256_fmadd_ps(a6, x, y), a7 = _mm256_fmadd_ps(a7, x, y), a8 = _mm256_fmadd_ps(a8, x, y), \
-             a9 = _mm256_fmadd_ps(a9, x, y), a10 = _mm256_fmadd_ps(a10, x, y), a11 = _mm256_fmadd_ps(a11, x, y)
-        STEP; STEP; STEP; STEP; STEP; STEP; STEP; STEP;
-#undef STEP
-    }
-    double dt = now_seconds() - t0;
-    __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
-                             _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7)));
-    s = _mm256_add_ps(s, _mm256_add_ps(_mm256_add_ps(a8, a9), _mm256_add_ps(a10, a11)));
-    float lanes[8];
-    _mm256_storeu_ps(lanes, s);
-    if (lanes[0] + lanes[7] == 42) puts("");
-    return (double)iters * 8 * 12 * 8 * 2 / dt;
+    float lanes[12][LANES], sum = 0; /* use every chain, so none is optimised away */
+    VSTORE(lanes[0], a0), VSTORE(lanes[1], a1), VSTORE(lanes[2], a2), VSTORE(lanes[3], a3), VSTORE(lanes[4], a4);
+    VSTORE(lanes[5], a5), VSTORE(lanes[6], a6), VSTORE(lanes[7], a7), VSTORE(lanes[8], a8), VSTORE(lanes[9], a9);
+    VSTORE(lanes[10], a10), VSTORE(lanes[11], a11);
+    for (int i = 0; i < 12; i++) sum += lanes[i][0] + lanes[i][LANES - 1];
+    if (sum == 42) puts("");
+    return (double)iters * 8 * 12 * LANES * 2 / dt;
 }
 #else
 static double peak_one_thread(long iters) {

@@ -139,6 +139,26 @@ static double att_loss(void *p) {
 }
 static double *attention_buf(int D) { return zeros((size_t)omp_get_max_threads() * ATTN_BUF_REALS(D)); }
 
+/* Finite differences of attention's three input gradients on one set of shapes and
+ * segments; returns the context (its outputs those of the unperturbed inputs). */
+static AttCtx fd_attention(const char *label, int B, int T, int nh, int nkv, int D, int *seg) {
+    size_t nq = (size_t)B * T * nh * D, nk = (size_t)B * T * nkv * D;
+    AttCtx c = {B, T, nh, nkv, D, seg, rnd(nq, 1), rnd(nk, 1), rnd(nk, 1), zeros(nq), zeros((size_t)B * T * nh),
+                attention_buf(D), rnd(nq, 1)};
+    double *gq = zeros(nq), *gk = zeros(nk), *gv = zeros(nk);
+    char name[128];
+    att_loss(&c);
+    attention_backward(gq, gk, gv, c.r, c.out, c.lse, c.q, c.k, c.v, seg, B, T, nh, nkv, D, c.buf);
+    snprintf(name, sizeof name, "attention dq (%s)", label);
+    fd_check(name, att_loss, &c, c.q, nq, gq);
+    snprintf(name, sizeof name, "attention dk (%s)", label);
+    fd_check(name, att_loss, &c, c.k, nk, gk);
+    snprintf(name, sizeof name, "attention dv (%s)", label);
+    fd_check(name, att_loss, &c, c.v, nk, gv);
+    att_loss(&c); /* fd_check leaves the outputs of its last perturbed evaluation */
+    return c;
+}
+
 /* Sequences longer than a tile: T = 3 query tiles, with a packed segment boundary and
  * padding that fall inside tiles, so the online softmax crosses key tiles. */
 static void check_attention_tiles(void) {
@@ -148,17 +168,8 @@ static void check_attention_tiles(void) {
         seg[t] = t < ATTN_TK + 5 ? 0 : 1;       /* sequence 0: two packed segments */
         seg[T + t] = t < T - 9 ? 0 : -1;       /* sequence 1: 9 padding tokens */
     }
-    size_t nq = (size_t)B * T * nh * D, nk = (size_t)B * T * nkv * D;
-    AttCtx c = {B, T, nh, nkv, D, seg, rnd(nq, 1), rnd(nk, 1), rnd(nk, 1), zeros(nq), zeros((size_t)B * T * nh),
-                attention_buf(D), rnd(nq, 1)};
-    double *gq = zeros(nq), *gk = zeros(nk), *gv = zeros(nk);
-    att_loss(&c);
-    attention_backward(gq, gk, gv, c.r, c.out, c.lse, c.q, c.k, c.v, seg, B, T, nh, nkv, D, c.buf);
-    fd_check("attention dq (T spans 3 tiles)", att_loss, &c, c.q, nq, gq);
-    fd_check("attention dk (T spans 3 tiles)", att_loss, &c, c.k, nk, gk);
-    fd_check("attention dv (T spans 3 tiles)", att_loss, &c, c.v, nk, gv);
+    AttCtx c = fd_attention("T spans 3 tiles", B, T, nh, nkv, D, seg);
     /* and the forward itself against the plain formula: softmax over visible keys */
-    att_loss(&c);
     double worst = 0;
     for (int b = 0; b < B; b++)
         for (int h = 0; h < nh; h++)
@@ -194,20 +205,12 @@ static void check_attention(void) {
     /* two sequences: the first packs two segments, the second is padded at the end */
     int B = 2, T = 6, nh = 4, nkv = 2, D = 4;
     int seg[12] = {0, 0, 0, 1, 1, 1, 0, 0, 0, 0, -1, -1};
-    size_t nq = (size_t)B * T * nh * D, nk = (size_t)B * T * nkv * D;
-    AttCtx c = {B, T, nh, nkv, D, seg, rnd(nq, 1), rnd(nk, 1), rnd(nk, 1), zeros(nq), zeros((size_t)B * T * nh),
-                attention_buf(D), rnd(nq, 1)};
-    double *gq = zeros(nq), *gk = zeros(nk), *gv = zeros(nk);
-    att_loss(&c);
-    attention_backward(gq, gk, gv, c.r, c.out, c.lse, c.q, c.k, c.v, seg, B, T, nh, nkv, D, c.buf);
-    fd_check("attention dq (GQA 2, packed and padded)", att_loss, &c, c.q, nq, gq);
-    fd_check("attention dk", att_loss, &c, c.k, nk, gk);
-    fd_check("attention dv", att_loss, &c, c.v, nk, gv);
+    size_t nq = (size_t)B * T * nh * D;
+    AttCtx c = fd_attention("GQA 2, packed and padded", B, T, nh, nkv, D, seg);
 
     /* Meaning of the mask: run segment 1 of sequence 0 (tokens 3..5) alone as a sequence
      * of 3; its outputs must equal the packed run's. And the padded sequence's real tokens
      * must not change when the padding's values change. */
-    att_loss(&c); /* fd_check leaves the outputs of its last perturbed evaluation */
     int seg1[3] = {0, 0, 0};
     double *q1 = zeros(3 * nh * D), *k1 = zeros(3 * nkv * D), *v1 = zeros(3 * nkv * D), *o1 = zeros(3 * nh * D),
            *l1 = zeros(3 * nh);
