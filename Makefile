@@ -37,10 +37,12 @@ build/test_ops_fd: tests/test_ops_fd.c src/ops.c include/ops.h | build
 build/optim_check: tests/optim_check.c build/libtrainer.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-build/test_gemm: tests/test_gemm.c src/gemm.c src/common.c include/gemm.h | build
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ tests/test_gemm.c src/gemm.c src/common.c $(LDLIBS)
+# The gemm test once per micro-kernel, each build pinned to its instruction set (not
+# -march=native, which would test whichever one this machine picks twice): AVX-512,
+# AVX2+FMA, and portable C (no SIMD target).
+build/test_gemm_avx512: tests/test_gemm.c src/gemm.c src/common.c include/gemm.h | build
+	$(CC) $(CPPFLAGS) -O3 -march=x86-64-v4 -fopenmp -std=c11 -o $@ tests/test_gemm.c src/gemm.c src/common.c $(LDLIBS)
 
-# The same test against the other micro-kernels: AVX2+FMA, and portable C (no SIMD target).
 build/test_gemm_avx2: tests/test_gemm.c src/gemm.c src/common.c include/gemm.h | build
 	$(CC) $(CPPFLAGS) -O3 -march=haswell -fopenmp -std=c11 -o $@ tests/test_gemm.c src/gemm.c src/common.c $(LDLIBS)
 

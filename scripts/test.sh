@@ -9,5 +9,5 @@ cd "$(dirname "$0")/.."
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || ./scripts/install-deps.sh nodejs npm
 [ -d tests/node_modules/@lenml/tokenizers ] && [ -d tests/node_modules/@huggingface/gguf ] ||
     npm ci --prefix tests --no-audit --no-fund --loglevel=error
-make -s train build/engine_check build/test_ops_fd build/test_losses build/optim_check build/test_gemm build/test_gemm_avx2 build/test_gemm_portable build/asan/train
+make -s train build/engine_check build/test_ops_fd build/test_losses build/optim_check build/test_gemm_avx512 build/test_gemm_avx2 build/test_gemm_portable build/asan/train
 exec ./tests/run.sh
