@@ -66,12 +66,15 @@ void residual_forward(real *out, const real *a, const real *b, size_t n);
 
 /* LM head fused with log-softmax: for rows with targets[n] >= 0,
  * logp[n] = log softmax(x[n] W^T)[targets[n]], lse[n] its log-sum-exp; other rows get 0.
- * Logits exist only LMHEAD_CHUNK rows at a time in `chunk` (LMHEAD_CHUNK_REALS(E, V) reals:
- * the logits, then the chunk's gathered rows and their gradient), and the backward recomputes
- * them, so V-wide logits never sit in memory whole.
- * Backward: dlogp[n] = dLoss/dlogp[n]; adds into dx and dw. */
+ * Logits exist only a tile at a time in `chunk`, at most LMHEAD_CHUNK rows' worth
+ * (LMHEAD_CHUNK_REALS(E, V) reals: the tile, then up to LMHEAD_ROWS gathered rows, their
+ * gradient and three per-row sums): the forward and backward take up to LMHEAD_ROWS rows by a
+ * slice of the vocabulary, and the backward recomputes the logits, so V-wide logits never
+ * sit in memory whole. Backward: dlogp[n] = dLoss/dlogp[n]; adds into dx and dw. */
 #define LMHEAD_CHUNK 256
-#define LMHEAD_CHUNK_REALS(E, V) ((size_t)LMHEAD_CHUNK * ((size_t)(V) + 2 * (size_t)(E)))
+#define LMHEAD_ROWS 1024
+#define LMHEAD_CHUNK_REALS(E, V) \
+    ((size_t)LMHEAD_CHUNK * (size_t)(V) + (size_t)LMHEAD_ROWS * (2 * (size_t)(E) + 3))
 void lmhead_logprob_forward(real *logp, real *lse, const real *x, const real *w, const int *targets, int N, int E,
                             int V, real *chunk);
 void lmhead_logprob_backward(real *dx, real *dw, const real *dlogp, const real *x, const real *w,

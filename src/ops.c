@@ -404,104 +404,175 @@ void residual_forward(real *out, const real *a, const real *b, size_t n) {
 
 /* ---------------------------------------------------------------- LM head + log-softmax */
 
-/* Collect the next (up to LMHEAD_CHUNK) rows that carry a target, starting at *next. */
-static int next_target_rows(const int *targets, int N, int *next, int *rows) {
+/* The head works on tiles of the logits: `count` target rows (gathered into xg) by `vc`
+ * vocabulary columns, with count * vc <= LMHEAD_CHUNK * V. The fused SFT pass takes
+ * LMHEAD_CHUNK rows by the whole vocabulary, so each row's log-sum-exp is known before its
+ * gradient; the separate forward and backward take up to LMHEAD_ROWS rows by a slice of the
+ * vocabulary, so W is packed and dW written once per LMHEAD_ROWS rows instead of once per
+ * LMHEAD_CHUNK, and the forward carries each row's softmax sum across slices (online). */
+typedef struct {
+    real *z;            /* the logits tile, count x vc, becomes its gradient in place */
+    real *xg, *dxg;     /* the tile's rows of x, and their gradient, count x E each */
+    real *mx, *sum, *zt; /* per row: running max, running sum of exp(z - mx), target logit */
+} LmTile;
+
+static LmTile lm_tile(real *chunk, int E, int V) {
+    LmTile t;
+    t.z = chunk;
+    t.xg = t.z + (size_t)LMHEAD_CHUNK * V;
+    t.dxg = t.xg + (size_t)LMHEAD_ROWS * E;
+    t.mx = t.dxg + (size_t)LMHEAD_ROWS * E;
+    t.sum = t.mx + LMHEAD_ROWS;
+    t.zt = t.sum + LMHEAD_ROWS;
+    return t;
+}
+
+/* Columns per tile for `count` rows: the whole vocabulary if it fits, else the most that
+ * fit, in whole 64-column panels where there is room for one. */
+static int tile_columns(int count, int V) {
+    size_t vc = (size_t)LMHEAD_CHUNK * V / (size_t)count;
+    if (vc >= (size_t)V) return V;
+    if (vc >= 64) vc -= vc % 64;
+    return vc ? (int)vc : 1;
+}
+
+/* Collect the next (up to max) rows that carry a target, starting at *next, and gather
+ * them into xg so each tile's product is one contiguous matrix multiply. */
+static int next_target_rows(const int *targets, int N, int *next, int *rows, int max, real *xg, const real *x,
+                            int E) {
     int count = 0;
-    while (*next < N && count < LMHEAD_CHUNK) {
+    while (*next < N && count < max) {
         if (targets[*next] >= 0) rows[count++] = *next;
         (*next)++;
     }
+    for (int r = 0; r < count; r++) memcpy(xg + (size_t)r * E, x + (size_t)rows[r] * E, sizeof(real) * (size_t)E);
     return count;
 }
 
-/* logits of the chunk's rows: chunk[r, v] = x[rows[r]] . W[v]. The rows are gathered into
- * the chunk's tail first so the product is one contiguous matrix multiply. */
-static void chunk_logits(real *chunk, real *xg, const real *x, const real *w, const int *rows, int count, int E, int V) {
-    for (int r = 0; r < count; r++) memcpy(xg + (size_t)r * E, x + (size_t)rows[r] * E, sizeof(real) * (size_t)E);
+static inline real dot_w16(const real *a, const uint16_t *w, int n);
+
+/* z[r, v] = xg[r] . W[v0 + v] for the tile's vc columns; W in fp32 (w) or bf16 (w16). */
+static void tile_logits(const LmTile *t, const real *w, const uint16_t *w16, int count, int v0, int vc, int E) {
 #ifndef OPS_DOUBLE
-    sgemm(count, V, E, xg, E, 1, w, 1, E, chunk, V, 0);
+    if (w16) sgemm_b16(count, vc, E, t->xg, E, 1, w16 + (size_t)v0 * E, 1, E, t->z, vc, 0);
+    else sgemm(count, vc, E, t->xg, E, 1, w + (size_t)v0 * E, 1, E, t->z, vc, 0);
 #else
 #pragma omp parallel for collapse(2) schedule(static)
     for (int r = 0; r < count; r++)
-        for (int v = 0; v < V; v++) chunk[(size_t)r * V + v] = dot(xg + (size_t)r * E, w + (size_t)v * E, E);
+        for (int v = 0; v < vc; v++)
+            t->z[(size_t)r * vc + v] = w16 ? dot_w16(t->xg + (size_t)r * E, w16 + (size_t)(v0 + v) * E, E)
+                                           : dot(t->xg + (size_t)r * E, w + (size_t)(v0 + v) * E, E);
 #endif
 }
 
-/* log-softmax of each chunk row at its target: logp and lse */
-static void chunk_logprobs(real *logp, real *lse, const real *chunk, const int *rows, int count, const int *targets,
-                           int V) {
+/* Fold the tile's columns into each row's running max and sum (rescaling the sum when the
+ * max grows), and pick up the target's logit if it lies in this tile. */
+static void tile_softmax_stats(const LmTile *t, const int *rows, int count, int v0, int vc, const int *targets) {
 #pragma omp parallel for schedule(static)
     for (int r = 0; r < count; r++) {
-        const real *z = chunk + (size_t)r * V;
-        real mx = z[0];
+        const real *z = t->z + (size_t)r * vc;
+        real mx = v0 == 0 ? z[0] : t->mx[r];
 #pragma omp simd reduction(max : mx)
-        for (int v = 0; v < V; v++) mx = z[v] > mx ? z[v] : mx;
+        for (int v = 0; v < vc; v++) mx = z[v] > mx ? z[v] : mx;
         real sum = 0;
 #pragma omp simd reduction(+ : sum)
-        for (int v = 0; v < V; v++) sum += (real)vexp(z[v] - mx);
-        real L = mx + (real)log((double)sum);
-        lse[rows[r]] = L;
-        logp[rows[r]] = z[targets[rows[r]]] - L;
+        for (int v = 0; v < vc; v++) sum += (real)vexp(z[v] - mx);
+        t->sum[r] = v0 == 0 ? sum : t->sum[r] * (real)vexp(t->mx[r] - mx) + sum;
+        t->mx[r] = mx;
+        int y = targets[rows[r]] - v0;
+        if (y >= 0 && y < vc) t->zt[r] = z[y];
     }
 }
 
-/* The chunk's logits become their gradient, dz_v = g * ([v == y] - exp(z_v - lse)), and
- * flow into dx (the chunk's rows) and dW. */
-static void chunk_backward(real *dx, real *dw, real *chunk, const real *xg, real *dxg, const int *rows, int count,
-                           const real *dlogp, const int *targets, const real *lse, const real *w, int E, int V) {
+/* After the last tile: lse and the target's log-probability of each row */
+static void rows_logprobs(real *logp, real *lse, const LmTile *t, const int *rows, int count) {
+    for (int r = 0; r < count; r++) {
+        real L = t->mx[r] + (real)log((double)t->sum[r]);
+        lse[rows[r]] = L;
+        logp[rows[r]] = t->zt[r] - L;
+    }
+}
+
+/* The tile's logits become their gradient, dz_v = g * ([v == y] - exp(z_v - lse)), and flow
+ * into the rows' dx (dxg, started by the tile at v0 = 0) and into dW's rows [v0, v0 + vc). */
+static void tile_backward(const LmTile *t, real *dw, const real *w, const int *rows, int count, int v0, int vc,
+                          const real *dlogp, const int *targets, const real *lse, int E) {
 #pragma omp parallel for schedule(static)
     for (int r = 0; r < count; r++) {
-        int n = rows[r];
-        real *z = chunk + (size_t)r * V, g = dlogp[n], L = lse[n];
+        int n = rows[r], y = targets[n] - v0;
+        real *z = t->z + (size_t)r * vc, g = dlogp[n], L = lse[n];
 #pragma omp simd
-        for (int v = 0; v < V; v++) z[v] = -g * (real)vexp(z[v] - L);
-        z[targets[n]] += g;
+        for (int v = 0; v < vc; v++) z[v] = -g * (real)vexp(z[v] - L);
+        if (y >= 0 && y < vc) z[y] += g;
     }
+    const real *wt = w + (size_t)v0 * E;
+    real *dwt = dw + (size_t)v0 * E;
 #ifndef OPS_DOUBLE
-    sgemm(count, E, V, chunk, V, 1, w, E, 1, dxg, E, 0); /* dx rows = dz W */
-    sgemm(V, E, count, chunk, 1, V, xg, E, 1, dw, E, 1); /* dW += dz^T x rows */
+    sgemm(count, E, vc, t->z, vc, 1, wt, E, 1, t->dxg, E, v0 > 0); /* dx rows (+)= dz W[v0:v0+vc] */
+    sgemm(vc, E, count, t->z, 1, vc, t->xg, E, 1, dwt, E, 1);      /* dW[v0:v0+vc] += dz^T x rows */
 #else
     for (int r = 0; r < count; r++) {
-        memset(dxg + (size_t)r * E, 0, sizeof(real) * (size_t)E);
-        for (int v = 0; v < V; v++) axpy(dxg + (size_t)r * E, chunk[(size_t)r * V + v], w + (size_t)v * E, E);
+        if (v0 == 0) memset(t->dxg + (size_t)r * E, 0, sizeof(real) * (size_t)E);
+        for (int v = 0; v < vc; v++) axpy(t->dxg + (size_t)r * E, t->z[(size_t)r * vc + v], wt + (size_t)v * E, E);
     }
 #pragma omp parallel for schedule(static)
-    for (int v = 0; v < V; v++)
-        for (int r = 0; r < count; r++) axpy(dw + (size_t)v * E, chunk[(size_t)r * V + v], xg + (size_t)r * E, E);
+    for (int v = 0; v < vc; v++)
+        for (int r = 0; r < count; r++) axpy(dwt + (size_t)v * E, t->z[(size_t)r * vc + v], t->xg + (size_t)r * E, E);
 #endif
-    for (int r = 0; r < count; r++) axpy(dx + (size_t)rows[r] * E, 1, dxg + (size_t)r * E, E);
+}
+
+static void rows_add_dx(real *dx, const LmTile *t, const int *rows, int count, int E) {
+    for (int r = 0; r < count; r++) axpy(dx + (size_t)rows[r] * E, 1, t->dxg + (size_t)r * E, E);
+}
+
+/* The forward of either weight type: row blocks of up to LMHEAD_ROWS, vocabulary slices */
+static void logprob_forward(real *logp, real *lse, const real *x, const real *w, const uint16_t *w16,
+                            const int *targets, int N, int E, int V, real *chunk) {
+    for (int n = 0; n < N; n++) logp[n] = lse[n] = 0;
+    LmTile t = lm_tile(chunk, E, V);
+    int rows[LMHEAD_ROWS], next = 0, count;
+    while ((count = next_target_rows(targets, N, &next, rows, LMHEAD_ROWS, t.xg, x, E)) > 0) {
+        int width = tile_columns(count, V);
+        for (int v0 = 0; v0 < V; v0 += width) {
+            int vc = V - v0 < width ? V - v0 : width;
+            tile_logits(&t, w, w16, count, v0, vc, E);
+            tile_softmax_stats(&t, rows, count, v0, vc, targets);
+        }
+        rows_logprobs(logp, lse, &t, rows, count);
+    }
 }
 
 void lmhead_logprob_forward(real *logp, real *lse, const real *x, const real *w, const int *targets, int N, int E,
                             int V, real *chunk) {
-    for (int n = 0; n < N; n++) logp[n] = lse[n] = 0;
-    int rows[LMHEAD_CHUNK], next = 0, count;
-    real *xg = chunk + (size_t)LMHEAD_CHUNK * V;
-    while ((count = next_target_rows(targets, N, &next, rows)) > 0) {
-        chunk_logits(chunk, xg, x, w, rows, count, E, V);
-        chunk_logprobs(logp, lse, chunk, rows, count, targets, V);
-    }
+    logprob_forward(logp, lse, x, w, NULL, targets, N, E, V, chunk);
 }
 
 void lmhead_logprob_backward(real *dx, real *dw, const real *dlogp, const real *x, const real *w,
                              const int *targets, const real *lse, int N, int E, int V, real *chunk) {
-    int rows[LMHEAD_CHUNK], next = 0, count;
-    real *xg = chunk + (size_t)LMHEAD_CHUNK * V, *dxg = xg + (size_t)LMHEAD_CHUNK * E;
-    while ((count = next_target_rows(targets, N, &next, rows)) > 0) {
-        chunk_logits(chunk, xg, x, w, rows, count, E, V); /* recomputed: cheaper than keeping N x V */
-        chunk_backward(dx, dw, chunk, xg, dxg, rows, count, dlogp, targets, lse, w, E, V);
+    LmTile t = lm_tile(chunk, E, V);
+    int rows[LMHEAD_ROWS], next = 0, count;
+    while ((count = next_target_rows(targets, N, &next, rows, LMHEAD_ROWS, t.xg, x, E)) > 0) {
+        int width = tile_columns(count, V);
+        for (int v0 = 0; v0 < V; v0 += width) {
+            int vc = V - v0 < width ? V - v0 : width;
+            tile_logits(&t, w, NULL, count, v0, vc, E); /* recomputed: cheaper than keeping N x V */
+            tile_backward(&t, dw, w, rows, count, v0, vc, dlogp, targets, lse, E);
+        }
+        rows_add_dx(dx, &t, rows, count, E);
     }
 }
 
 void lmhead_logprob_fused(real *logp, real *lse, real *dx, real *dw, const real *dlogp, const real *x, const real *w,
                           const int *targets, int N, int E, int V, real *chunk) {
     for (int n = 0; n < N; n++) logp[n] = lse[n] = 0;
+    LmTile t = lm_tile(chunk, E, V);
     int rows[LMHEAD_CHUNK], next = 0, count;
-    real *xg = chunk + (size_t)LMHEAD_CHUNK * V, *dxg = xg + (size_t)LMHEAD_CHUNK * E;
-    while ((count = next_target_rows(targets, N, &next, rows)) > 0) {
-        chunk_logits(chunk, xg, x, w, rows, count, E, V);
-        chunk_logprobs(logp, lse, chunk, rows, count, targets, V);
-        chunk_backward(dx, dw, chunk, xg, dxg, rows, count, dlogp, targets, lse, w, E, V);
+    while ((count = next_target_rows(targets, N, &next, rows, LMHEAD_CHUNK, t.xg, x, E)) > 0) {
+        tile_logits(&t, w, NULL, count, 0, V, E);
+        tile_softmax_stats(&t, rows, count, 0, V, targets);
+        rows_logprobs(logp, lse, &t, rows, count);
+        tile_backward(&t, dw, w, rows, count, 0, V, dlogp, targets, lse, E);
+        rows_add_dx(dx, &t, rows, count, E);
     }
 }
 
@@ -552,18 +623,5 @@ void matmul_forward_w16(real *out, const real *x, const uint16_t *w, const uint1
 
 void lmhead_logprob_forward_w16(real *logp, real *lse, const real *x, const uint16_t *w, const int *targets, int N,
                                 int E, int V, real *chunk) {
-    for (int n = 0; n < N; n++) logp[n] = lse[n] = 0;
-    int rows[LMHEAD_CHUNK], next = 0, count;
-    real *xg = chunk + (size_t)LMHEAD_CHUNK * V;
-    while ((count = next_target_rows(targets, N, &next, rows)) > 0) {
-        for (int r = 0; r < count; r++) memcpy(xg + (size_t)r * E, x + (size_t)rows[r] * E, sizeof(real) * (size_t)E);
-#ifndef OPS_DOUBLE
-        sgemm_b16(count, V, E, xg, E, 1, w, 1, E, chunk, V, 0);
-#else
-#pragma omp parallel for collapse(2) schedule(static)
-        for (int r = 0; r < count; r++)
-            for (int v = 0; v < V; v++) chunk[(size_t)r * V + v] = dot_w16(xg + (size_t)r * E, w + (size_t)v * E, E);
-#endif
-        chunk_logprobs(logp, lse, chunk, rows, count, targets, V);
-    }
+    logprob_forward(logp, lse, x, NULL, w, targets, N, E, V, chunk);
 }

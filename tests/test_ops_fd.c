@@ -270,8 +270,10 @@ static double lm_loss(void *p) {
     return weighted(c->r, c->logp, (size_t)c->N);
 }
 static void check_lmhead(void) {
-    /* more scored rows than one chunk, with unscored rows between them */
-    int N = LMHEAD_CHUNK + 9, E = 5, V = 11;
+    /* more scored rows than one row block (LMHEAD_ROWS), with unscored rows between them: the
+     * first block's tiles are 2 of the 11 vocabulary columns wide, so the softmax sums cross
+     * six tiles; the fused pass takes LMHEAD_CHUNK rows by all 11 */
+    int N = LMHEAD_ROWS * 4 / 3 + 9, E = 5, V = 11;
     int *tgt = malloc(sizeof(int) * N);
     for (int n = 0; n < N; n++) tgt[n] = n % 4 == 3 ? -1 : (n * 7) % V;
     LmCtx c = {N, E, V, tgt, rnd((size_t)N * E, 1), rnd((size_t)V * E, 1), zeros(N), zeros(N),
@@ -300,6 +302,15 @@ static void check_lmhead(void) {
     }
     printf("%s: lm head log-probs equal a direct log-softmax (max diff %.1e)\n", worst < 1e-12 ? "PASS" : "FAIL", worst);
     fails += !(worst < 1e-12);
+    /* the fused pass (SFT: whole-vocabulary tiles, forward and backward at once) gives the
+     * separate passes' log-probs and gradients */
+    double *logp2 = zeros(N), *lse2 = zeros(N), *gx2 = zeros((size_t)N * E), *gw2 = zeros((size_t)V * E), diff = 0;
+    lmhead_logprob_fused(logp2, lse2, gx2, gw2, c.r, c.x, c.w, tgt, N, E, V, c.chunk);
+    for (int n = 0; n < N; n++) diff = fmax(diff, fabs(logp2[n] - c.logp[n]) + fabs(lse2[n] - c.lse[n]));
+    for (size_t i = 0; i < (size_t)N * E; i++) diff = fmax(diff, fabs(gx2[i] - gx[i]));
+    for (size_t i = 0; i < (size_t)V * E; i++) diff = fmax(diff, fabs(gw2[i] - gw[i]));
+    printf("%s: lm head fused pass equals forward + backward (max diff %.1e)\n", diff < 1e-12 ? "PASS" : "FAIL", diff);
+    fails += !(diff < 1e-12);
 }
 
 int main(void) {
