@@ -64,10 +64,16 @@ static double peak_one_thread(long iters) {
 int main(int argc, char **argv) {
     int max_threads = argc > 1 ? atoi(argv[1]) : omp_get_max_threads();
     for (int t = 1; t <= max_threads; t *= 2) {
-        double total = 0;
+        /* the best of 5 runs: the peak is the hardware's, and a shared machine only ever
+         * takes from it (another process on a core halves a 2-thread run) */
+        double best = 0;
+        for (int run = 0; run < 5; run++) {
+            double total = 0;
 #pragma omp parallel num_threads(t) reduction(+ : total)
-        total += peak_one_thread(5000000);
-        printf("fp32 peak (FMA loop), %d thread(s): %.1f GFLOP/s\n", t, total / 1e9);
+            total += peak_one_thread(5000000);
+            best = total > best ? total : best;
+        }
+        printf("fp32 peak (FMA loop), %d thread(s): %.1f GFLOP/s\n", t, best / 1e9);
     }
     /* the products of a step, with their operand layouts: forward out = x W^T, input
      * gradient dx = dout W, weight gradient dW = dout^T x (A read transposed) */
