@@ -137,6 +137,32 @@ static void pack_a(float *dst, const float *A, long rs, long cs, int i0, int M, 
     }
 }
 
+#if defined(__AVX2__)
+/* dst[k * ldd + j] = src[j * cs + k] for an 8 x 8 block: eight of B's columns, each 8 floats
+ * contiguous along k, become eight 8-wide rows of the panel. */
+static inline void transpose8x8(float *dst, long ldd, const float *src, long cs) {
+    __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + cs), r2 = _mm256_loadu_ps(src + 2 * cs),
+           r3 = _mm256_loadu_ps(src + 3 * cs), r4 = _mm256_loadu_ps(src + 4 * cs), r5 = _mm256_loadu_ps(src + 5 * cs),
+           r6 = _mm256_loadu_ps(src + 6 * cs), r7 = _mm256_loadu_ps(src + 7 * cs);
+    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3),
+           t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
+           t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+    /* u_k holds column k (rows 0-3 of its 4-row half) in its low lane and column k + 4 in its high */
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
+           u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
+           u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
+           u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    _mm256_store_ps(dst, _mm256_permute2f128_ps(u0, u4, 0x20));
+    _mm256_store_ps(dst + ldd, _mm256_permute2f128_ps(u1, u5, 0x20));
+    _mm256_store_ps(dst + 2 * ldd, _mm256_permute2f128_ps(u2, u6, 0x20));
+    _mm256_store_ps(dst + 3 * ldd, _mm256_permute2f128_ps(u3, u7, 0x20));
+    _mm256_store_ps(dst + 4 * ldd, _mm256_permute2f128_ps(u0, u4, 0x31));
+    _mm256_store_ps(dst + 5 * ldd, _mm256_permute2f128_ps(u1, u5, 0x31));
+    _mm256_store_ps(dst + 6 * ldd, _mm256_permute2f128_ps(u2, u6, 0x31));
+    _mm256_store_ps(dst + 7 * ldd, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+#endif
+
 /* Depth [p0, p0+kc) x columns [j0, j0+NR) of B into an NR-interleaved panel, zero past N. */
 static void pack_b(float *dst, const float *B, long rs, long cs, int j0, int N, int p0, int kc) {
     int cols = N - j0 < NR ? N - j0 : NR;
@@ -149,6 +175,13 @@ static void pack_b(float *dst, const float *B, long rs, long cs, int j0, int N, 
     }
     /* B is a transposed matrix (columns contiguous, as W in x W^T): read each column along
      * its length and scatter into the panel, which is small enough to stay in L1 */
+#if defined(__AVX2__)
+    if (rs == 1 && cols == NR && kc % 8 == 0) { /* whole 8 x 8 blocks: transposed in registers */
+        for (int k = 0; k < kc; k += 8)
+            for (int j = 0; j < NR; j += 8) transpose8x8(dst + (size_t)k * NR + j, NR, B + (long)(j0 + j) * cs + p0 + k, cs);
+        return;
+    }
+#endif
     for (int j = 0; j < NR; j++) {
         const float *src = B + (long)(j0 + j) * cs + (long)p0 * rs;
         if (j < cols)
