@@ -216,10 +216,6 @@ void rope_backward(real *dx, const int *pos, const real *cos_t, const real *sin_
 
 /* ---------------------------------------------------------------- attention */
 
-static inline int visible(const int *seg, size_t n_query, size_t n_key) {
-    return n_key == n_query || (seg[n_query] >= 0 && seg[n_key] == seg[n_query]);
-}
-
 /* Attention works in tiles of ATTN_TQ queries x ATTN_TK keys of one (sequence, head): a
  * tile of scores is all of T x T that ever exists. Keys are transposed into the tile
  * buffer so every inner loop runs along a contiguous row (vectorizes, no horizontal sums). */
@@ -233,29 +229,76 @@ static void load_transposed(real *dst, const real *src, size_t stride, int nk, i
     }
 }
 
+/* Every product of attention's tiles has one shape: out[r][0..W) += sum over c < nc of
+ * coef(r, c) * in[c][0..W), coef(r, c) = coef[r * cr + c * cc] (so a transposed coefficient
+ * matrix costs nothing). TILE_RB rows by TILE_WB columns of out stay in registers across the
+ * whole sum, so each element of `in` loaded feeds TILE_RB multiply-adds (an axpy per
+ * coefficient would load and store out for every one). */
+#define TILE_RB 4
+typedef real tile_vec __attribute__((vector_size(32))); /* 8 floats (4 doubles): a GNU C vector */
+#define TILE_VL ((int)(sizeof(tile_vec) / sizeof(real)))
+#define TILE_WB (2 * TILE_VL) /* columns of out at once: two vectors per row */
+static inline tile_vec vload(const real *p) {
+    tile_vec v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline void vstore(real *p, tile_vec v) { memcpy(p, &v, sizeof v); }
+
+static void tile_multiply(real *out, size_t os, const real *coef, size_t cr, size_t cc, int nr, int nc,
+                          const real *in, size_t is, int W) {
+    int r = 0;
+    for (; r + TILE_RB <= nr; r += TILE_RB) {
+        int w0 = 0;
+        for (; w0 + TILE_WB <= W; w0 += TILE_WB) {
+            tile_vec acc[TILE_RB][2];
+            for (int x = 0; x < TILE_RB; x++) {
+                acc[x][0] = vload(out + (size_t)(r + x) * os + w0);
+                acc[x][1] = vload(out + (size_t)(r + x) * os + w0 + TILE_VL);
+            }
+            for (int c = 0; c < nc; c++) {
+                tile_vec in0 = vload(in + (size_t)c * is + w0), in1 = vload(in + (size_t)c * is + w0 + TILE_VL);
+                for (int x = 0; x < TILE_RB; x++) {
+                    real f = coef[(size_t)(r + x) * cr + (size_t)c * cc];
+                    acc[x][0] += f * in0;
+                    acc[x][1] += f * in1;
+                }
+            }
+            for (int x = 0; x < TILE_RB; x++) {
+                vstore(out + (size_t)(r + x) * os + w0, acc[x][0]);
+                vstore(out + (size_t)(r + x) * os + w0 + TILE_VL, acc[x][1]);
+            }
+        }
+        if (w0 < W) /* columns past the last whole block */
+            for (int x = 0; x < TILE_RB; x++)
+                for (int c = 0; c < nc; c++)
+                    axpy(out + (size_t)(r + x) * os + w0, coef[(size_t)(r + x) * cr + (size_t)c * cc],
+                         in + (size_t)c * is + w0, W - w0);
+    }
+    for (; r < nr; r++) /* rows past the last whole block */
+        for (int c = 0; c < nc; c++) axpy(out + (size_t)r * os, coef[(size_t)r * cr + (size_t)c * cc], in + (size_t)c * is, W);
+}
+
 /* s[i][j] = a_i . bt[.][j] over the tile: a's rows `stride` apart, bt from load_transposed. */
 static void tile_products(real *s, const real *a, size_t stride, const real *bt, int nq, int D) {
-    for (int i = 0; i < nq; i++) {
-        real *row = s + (size_t)i * ATTN_TK;
-        const real *ai = a + (size_t)i * stride;
-        for (int j = 0; j < ATTN_TK; j++) row[j] = 0;
-        for (int d = 0; d < D; d++) {
-            real x = ai[d];
-            const real *bd = bt + (size_t)d * ATTN_TK;
-#pragma omp simd
-            for (int j = 0; j < ATTN_TK; j++) row[j] += x * bd[j];
-        }
-    }
+    memset(s, 0, sizeof(real) * (size_t)nq * ATTN_TK);
+    tile_multiply(s, ATTN_TK, a, stride, 1, nq, D, bt, ATTN_TK, ATTN_TK);
 }
 
 /* Scale the tile's scores and hide (-inf) keys a query may not see: later positions, other
- * segments, padding. Queries are rows t0.., keys u0.. of sequence b. */
+ * segments, padding. Queries are rows t0.., keys u0.. of sequence b. The test is written
+ * with & and | on the key segments copied out first, so it vectorizes (no branch per score). */
 static void tile_mask(real *s, real scale, const int *seg, size_t base, int t0, int nq, int u0, int nk) {
+    int kseg[ATTN_TK];
+    for (int j = 0; j < ATTN_TK; j++) kseg[j] = j < nk ? seg[base + (size_t)(u0 + j)] : -2;
     for (int i = 0; i < nq; i++) {
         real *row = s + (size_t)i * ATTN_TK;
+        int t = t0 + i, st = seg[base + (size_t)t];
+#pragma omp simd
         for (int j = 0; j < ATTN_TK; j++) {
-            int u = u0 + j, t = t0 + i;
-            row[j] = j < nk && u <= t && visible(seg, base + (size_t)t, base + (size_t)u) ? scale * row[j] : -INFINITY;
+            int u = u0 + j; /* u <= t implies j < nk: a tile ends at the last query's position */
+            int see = (u <= t) & ((u == t) | ((st >= 0) & (kseg[j] == st)));
+            row[j] = see ? scale * row[j] : -INFINITY;
         }
     }
 }
@@ -284,7 +327,10 @@ void attention_forward(real *out, real *lse, const real *q, const real *k, const
                     for (int i = 0; i < nq; i++) {
                         real *row = s + (size_t)i * ATTN_TK, m = -INFINITY;
                         for (int j = 0; j < ATTN_TK; j++) m = row[j] > m ? row[j] : m;
-                        if (m == -INFINITY) continue; /* nothing visible in this tile */
+                        if (m == -INFINITY) { /* nothing visible in this tile */
+                            memset(row, 0, sizeof(real) * ATTN_TK);
+                            continue;
+                        }
                         real mnew = m > mx[i] ? m : mx[i];
                         real c = mx[i] == -INFINITY ? 0 : (real)vexp(mx[i] - mnew), tsum = 0;
 #pragma omp simd reduction(+ : tsum)
@@ -298,9 +344,9 @@ void attention_forward(real *out, real *lse, const real *q, const real *k, const
                         real *a = acc + (size_t)i * D;
                         if (c != 1)
                             for (int d = 0; d < D; d++) a[d] *= c;
-                        for (int j = 0; j < nk; j++)
-                            if (row[j] != 0) axpy(a, row[j], v + (base + u0 + j) * Hkv + (size_t)kh * D, D);
                     }
+                    /* acc += p v over the tile */
+                    tile_multiply(acc, D, s, ATTN_TK, 1, nq, nk, v + (base + u0) * Hkv + (size_t)kh * D, Hkv, D);
                 }
                 for (int i = 0; i < nq; i++) {
                     size_t n = base + t0 + i;
@@ -353,21 +399,13 @@ void attention_backward(real *dq, real *dk, real *dv, const real *dout, const re
                             for (int j = 0; j < ATTN_TK; j++) {
                                 real e = pr[j] == -INFINITY ? 0 : (real)vexp(pr[j] - L);
                                 pr[j] = e;
-                                dr[j] = e * (dr[j] - Di);
-                            }
-                            real *gq = dq + (base + t0 + i) * Hq + (size_t)h * D;
-                            for (int j = 0; j < nk; j++)
-                                if (dr[j] != 0) axpy(gq, scale * dr[j], k0 + (size_t)j * Hkv, D);
-                        }
-                        for (int j = 0; j < nk; j++) {
-                            real *gk = dk + (base + u0 + j) * Hkv + (size_t)kh * D,
-                                 *gv = dv + (base + u0 + j) * Hkv + (size_t)kh * D;
-                            for (int i = 0; i < nq; i++) {
-                                real dsij = ds[(size_t)i * ATTN_TK + j], pij = p[(size_t)i * ATTN_TK + j];
-                                if (dsij != 0) axpy(gk, scale * dsij, q0 + (size_t)i * Hq, D);
-                                if (pij != 0) axpy(gv, pij, go0 + (size_t)i * Hq, D);
+                                dr[j] = scale * e * (dr[j] - Di); /* scale: the score's, for dq and dk */
                             }
                         }
+                        real *gk = dk + (base + u0) * Hkv + (size_t)kh * D, *gv = dv + (base + u0) * Hkv + (size_t)kh * D;
+                        tile_multiply(dq + (base + t0) * Hq + (size_t)h * D, Hq, ds, ATTN_TK, 1, nq, nk, k0, Hkv, D);
+                        tile_multiply(gk, Hkv, ds, 1, ATTN_TK, nk, nq, q0, Hq, D); /* ds^T q */
+                        tile_multiply(gv, Hkv, p, 1, ATTN_TK, nk, nq, go0, Hq, D);  /* p^T dout */
                     }
                 }
         }

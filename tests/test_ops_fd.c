@@ -162,7 +162,7 @@ static AttCtx fd_attention(const char *label, int B, int T, int nh, int nkv, int
 /* Sequences longer than a tile: T = 3 query tiles, with a packed segment boundary and
  * padding that fall inside tiles, so the online softmax crosses key tiles. */
 static void check_attention_tiles(void) {
-    int B = 2, T = 2 * ATTN_TQ + 7, nh = 2, nkv = 1, D = 3;
+    int B = 2, T = 2 * ATTN_TQ + 7, nh = 2, nkv = 1, D = 19; /* D: two whole column blocks and a tail */
     int *seg = malloc(sizeof(int) * (size_t)B * T);
     for (int t = 0; t < T; t++) {
         seg[t] = t < ATTN_TK + 5 ? 0 : 1;       /* sequence 0: two packed segments */
