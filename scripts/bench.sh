@@ -14,8 +14,11 @@ REPEAT=${REPEAT:-5}
 
 echo "== the machine: fp32 peak and the matrix multiply (src/gemm.c, $(nproc) cores)"
 ./build/bench_gemm 2 | tee "$tmp/gemm.txt"
-P1=$(awk '/peak.*1 thread/ {print $(NF-1)}' "$tmp/gemm.txt")
-P2=$(awk '/peak.*2 thread/ {print $(NF-1)}' "$tmp/gemm.txt")
+P1=$(awk '/^fp32 peak.*, 1 thread/ {print $(NF-1)}' "$tmp/gemm.txt")
+P2=$(awk '/^fp32 peak.*, 2 thread/ {print $(NF-1)}' "$tmp/gemm.txt")
+echo "== the same products through PyTorch's BLAS (OpenBLAS), for comparison"
+OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 /usr/bin/python3 scripts/bench_blas.py 1 "$P1"
+OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 /usr/bin/python3 scripts/bench_blas.py 2 "$P2"
 
 # the shapes of the performance issue; model GFLOP/s counts 6 (SFT) or 8 (preference, with the
 # reference's forward) FLOPs per weight per token plus attention's causal products

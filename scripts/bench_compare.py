@@ -56,6 +56,7 @@ def main():
                                text=True, env=env)
             em = re.search(r"median ([\d.]+) s", e.stdout)
             pm = re.search(r"median ([\d.]+) s", p.stdout)
+            pb = re.search(r"products: ([\d.]+) s of a ([\d.]+) s", p.stdout)
             mem = re.search(r"arena plan (.*?), baseline.*?peak RSS (.*?):.*?= ([+-][\d.]+%)", e.stdout)
             if not em or not pm:
                 print(f"  {mode} {t} thread(s): failed: {e.stderr.strip()[-200:]} {p.stderr.strip()[-200:]}")
@@ -67,6 +68,10 @@ def main():
             print(f"  {mode:4s} {t} thread(s): engine {tok / es:8.0f} tokens/s, pytorch {tok / ps:8.0f} tokens/s, "
                   f"ratio {ps / es:5.2f}x | engine {gf:6.1f} GFLOP/s = {100 * gf / peaks[t]:4.1f}% of the "
                   f"{peaks[t]:.0f} GFLOP/s peak | peak RSS {mem.group(2)} vs plan {mem.group(1)} ({mem.group(3)})")
+            if pb:  # where PyTorch's time goes, and what 2x PyTorch would take of this machine
+                print(f"       PyTorch's BLAS products: {100 * float(pb.group(1)) / float(pb.group(2)):.0f}% of its "
+                      f"step; 2x PyTorch needs the engine's whole step at "
+                      f"{100 * 2 * flops / ps / 1e9 / peaks[t]:.0f}% of the peak")
         if 1 in engine_s and len(engine_s) > 1:
             print(f"  {mode:4s} engine thread scaling: " + ", ".join(
                 f"{t} threads {engine_s[1] / engine_s[t]:.2f}x" for t in sorted(engine_s) if t > 1) + " one thread's speed")

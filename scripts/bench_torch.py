@@ -14,6 +14,8 @@ import time
 
 import torch
 
+BLAS_OPS = {"aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::addmv", "aten::mv", "aten::dot"}
+
 
 def main():
     E, L, H, KV, F, V, B, T, threads, repeat = map(int, sys.argv[1:11])
@@ -68,9 +70,7 @@ def main():
         lp = torch.log_softmax(logits[:, :-1], -1).gather(-1, ids[:, 1:, None])[..., 0]
         return lp.sum(1)
 
-    times = []
-    for _ in range(repeat + 1):
-        t0 = time.perf_counter()
+    def step():
         if mode == "pref":
             with torch.no_grad():
                 r = seq_logps(forward(ids, ref))
@@ -83,11 +83,25 @@ def main():
         opt.zero_grad()
         loss.backward()
         opt.step()
+
+    times = []
+    for _ in range(repeat + 1):
+        t0 = time.perf_counter()
+        step()
         times.append(time.perf_counter() - t0)
     times = sorted(times[1:])  # the first step warms up
     med = times[len(times) // 2]
     print(f"pytorch {torch.__version__}: {mode.upper()} step {B} x {T} tokens, {threads} threads: median {med:.3f} s "
           f"(min {times[0]:.3f}, max {times[-1]:.3f} over {repeat}), {B * T / med:.0f} tokens/s")
+    # One more step under the profiler: how much of PyTorch's step is its BLAS matrix products
+    # (self time of the ops that call sgemm). No engine whose products are no faster than these
+    # can beat PyTorch by more than step / products.
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        t0 = time.perf_counter()
+        step()
+        wall = time.perf_counter() - t0
+    blas = sum(e.self_cpu_time_total for e in prof.key_averages() if e.key in BLAS_OPS) / 1e6
+    print(f"pytorch matrix products: {blas:.3f} s of a {wall:.3f} s profiled step ({100 * blas / wall:.0f}%)")
 
 
 if __name__ == "__main__":
