@@ -116,9 +116,54 @@ static void kernel(int kc, const float *a, const float *b, float *c, long ldc, i
 
 /* ---------------------------------------------------------------- packing */
 
+#if defined(__AVX2__)
+/* Transpose eight 8-wide rows in registers: afterwards r[k] holds element k of every row. */
+static inline void transpose8(__m256 r[8]) {
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]),
+           t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]),
+           t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]),
+           t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    /* u_k holds column k (rows 0-3 of its 4-row half) in its low lane and column k + 4 in its high */
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
+           u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
+           u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
+           u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20), r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20), r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31), r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31), r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+/* dst[k * ldd + j] = src[j * cs + k] for an 8 x 8 block: eight of B's columns, each 8 floats
+ * contiguous along k, become eight 8-wide rows of the panel. */
+static inline void transpose8x8(float *dst, long ldd, const float *src, long cs) {
+    __m256 r[8];
+    for (int j = 0; j < 8; j++) r[j] = _mm256_loadu_ps(src + j * cs);
+    transpose8(r);
+    for (int k = 0; k < 8; k++) _mm256_store_ps(dst + k * ldd, r[k]);
+}
+#endif
+
 /* Rows [i0, i0+MR) x depth [p0, p0+kc) of A into an MR-interleaved panel, zero past M. */
 static void pack_a(float *dst, const float *A, long rs, long cs, int i0, int M, int p0, int kc) {
     int rows = M - i0 < MR ? M - i0 : MR;
+#if defined(__AVX2__) && !defined(__AVX512F__)
+    if (cs == 1 && rows == MR && kc % 8 == 0) { /* 6 whole rows, 8 depths at a time in registers */
+        const float *src = A + (long)i0 * rs + p0;
+        for (int k = 0; k < kc; k += 8, dst += 8 * MR) {
+            __m256 r[8];
+            for (int i = 0; i < MR; i++) r[i] = _mm256_loadu_ps(src + i * rs + k);
+            r[6] = r[7] = _mm256_setzero_ps();
+            transpose8(r); /* r[kk] = the 6 rows at depth k + kk, then 2 zeros */
+            /* each 8-wide store spills 2 zeros into the next depth's slot, which the next
+             * store overwrites; the last one stores exactly 6 (nothing past the block) */
+            for (int kk = 0; kk < 7; kk++) _mm256_storeu_ps(dst + kk * MR, r[kk]);
+            _mm_storeu_ps(dst + 7 * MR, _mm256_castps256_ps128(r[7]));
+            _mm_storel_pi((__m64 *)(dst + 7 * MR + 4), _mm256_extractf128_ps(r[7], 1));
+        }
+        return;
+    }
+#endif
     if (cs == 1) { /* rows of A are contiguous: read each along its length */
         for (int i = 0; i < MR; i++) {
             const float *src = A + (long)(i0 + i) * rs + p0;
@@ -137,36 +182,14 @@ static void pack_a(float *dst, const float *A, long rs, long cs, int i0, int M, 
     }
 }
 
-#if defined(__AVX2__)
-/* dst[k * ldd + j] = src[j * cs + k] for an 8 x 8 block: eight of B's columns, each 8 floats
- * contiguous along k, become eight 8-wide rows of the panel. */
-static inline void transpose8x8(float *dst, long ldd, const float *src, long cs) {
-    __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + cs), r2 = _mm256_loadu_ps(src + 2 * cs),
-           r3 = _mm256_loadu_ps(src + 3 * cs), r4 = _mm256_loadu_ps(src + 4 * cs), r5 = _mm256_loadu_ps(src + 5 * cs),
-           r6 = _mm256_loadu_ps(src + 6 * cs), r7 = _mm256_loadu_ps(src + 7 * cs);
-    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3),
-           t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
-           t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-    /* u_k holds column k (rows 0-3 of its 4-row half) in its low lane and column k + 4 in its high */
-    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
-           u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
-           u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
-           u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-    _mm256_store_ps(dst, _mm256_permute2f128_ps(u0, u4, 0x20));
-    _mm256_store_ps(dst + ldd, _mm256_permute2f128_ps(u1, u5, 0x20));
-    _mm256_store_ps(dst + 2 * ldd, _mm256_permute2f128_ps(u2, u6, 0x20));
-    _mm256_store_ps(dst + 3 * ldd, _mm256_permute2f128_ps(u3, u7, 0x20));
-    _mm256_store_ps(dst + 4 * ldd, _mm256_permute2f128_ps(u0, u4, 0x31));
-    _mm256_store_ps(dst + 5 * ldd, _mm256_permute2f128_ps(u1, u5, 0x31));
-    _mm256_store_ps(dst + 6 * ldd, _mm256_permute2f128_ps(u2, u6, 0x31));
-    _mm256_store_ps(dst + 7 * ldd, _mm256_permute2f128_ps(u3, u7, 0x31));
-}
-#endif
-
 /* Depth [p0, p0+kc) x columns [j0, j0+NR) of B into an NR-interleaved panel, zero past N. */
 static void pack_b(float *dst, const float *B, long rs, long cs, int j0, int N, int p0, int kc) {
     int cols = N - j0 < NR ? N - j0 : NR;
-    if (cs == 1) { /* rows of B are contiguous: copy them */
+    if (cs == 1 && cols == NR) { /* rows of B are contiguous: copy them (a constant size: inlined) */
+        for (int k = 0; k < kc; k++, dst += NR) memcpy(dst, B + (long)(p0 + k) * rs + j0, sizeof(float) * NR);
+        return;
+    }
+    if (cs == 1) {
         for (int k = 0; k < kc; k++, dst += NR) {
             memcpy(dst, B + (long)(p0 + k) * rs + j0, sizeof(float) * (size_t)cols);
             for (int j = cols; j < NR; j++) dst[j] = 0;
