@@ -383,8 +383,9 @@ def main():
          dict(qwen, tie_word_embeddings=False, num_key_value_heads=4, hidden_size=24, head_dim=6),
          dict(dtype="BF16", shards=3, seed=1)),
         ("llama untied, GQA 7, no bias, llama3 rope scaling", llama, dict(seed=2)),
-        ("llama tied, GQA 2, attention_bias, linear rope scaling, explicit head_dim 12, F16",
-         dict(llama, tie_word_embeddings=True, num_attention_heads=4, num_key_value_heads=2, head_dim=12,
+        # head_dim 20: attention's tile products run one whole 16-wide column block and a tail
+        ("llama tied, GQA 2, attention_bias, linear rope scaling, explicit head_dim 20, F16",
+         dict(llama, tie_word_embeddings=True, num_attention_heads=4, num_key_value_heads=2, head_dim=20,
               explicit_head_dim=True, hidden_size=40, rope_scaling=dict(rope_type="linear", factor=2.0),
               attention_bias=True),
          dict(dtype="F16", seed=3)),
