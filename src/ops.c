@@ -276,7 +276,8 @@ static void tile_multiply(real *out, size_t os, const real *coef, size_t cr, siz
                          in + (size_t)c * is + w0, W - w0);
     }
     for (; r < nr; r++) /* rows past the last whole block */
-        for (int c = 0; c < nc; c++) axpy(out + (size_t)r * os, coef[(size_t)r * cr + (size_t)c * cc], in + (size_t)c * is, W);
+        for (int c = 0; c < nc; c++)
+            axpy(out + (size_t)r * os, coef[(size_t)r * cr + (size_t)c * cc], in + (size_t)c * is, W);
 }
 
 /* s[i][j] = a_i . bt[.][j] over the tile: a's rows `stride` apart, bt from load_transposed. */
@@ -402,8 +403,10 @@ void attention_backward(real *dq, real *dk, real *dv, const real *dout, const re
                                 dr[j] = scale * e * (dr[j] - Di); /* scale: the score's, for dq and dk */
                             }
                         }
-                        real *gk = dk + (base + u0) * Hkv + (size_t)kh * D, *gv = dv + (base + u0) * Hkv + (size_t)kh * D;
-                        tile_multiply(dq + (base + t0) * Hq + (size_t)h * D, Hq, ds, ATTN_TK, 1, nq, nk, k0, Hkv, D);
+                        real *gq = dq + (base + t0) * Hq + (size_t)h * D;
+                        real *gk = dk + (base + u0) * Hkv + (size_t)kh * D;
+                        real *gv = dv + (base + u0) * Hkv + (size_t)kh * D;
+                        tile_multiply(gq, Hq, ds, ATTN_TK, 1, nq, nk, k0, Hkv, D);  /* ds k */
                         tile_multiply(gk, Hkv, ds, 1, ATTN_TK, nk, nq, q0, Hq, D); /* ds^T q */
                         tile_multiply(gv, Hkv, p, 1, ATTN_TK, nk, nq, go0, Hq, D);  /* p^T dout */
                     }
