@@ -148,6 +148,7 @@ static inline void transpose8x8(float *dst, long ldd, const float *src, long cs)
 static void pack_a(float *dst, const float *A, long rs, long cs, int i0, int M, int p0, int kc) {
     int rows = M - i0 < MR ? M - i0 : MR;
 #if defined(__AVX2__) && !defined(__AVX512F__)
+    _Static_assert(MR == 6, "the AVX2 panel below is 6 rows");
     if (cs == 1 && rows == MR && kc % 8 == 0) { /* 6 whole rows, 8 depths at a time in registers */
         const float *src = A + (long)i0 * rs + p0;
         for (int k = 0; k < kc; k += 8, dst += 8 * MR) {
