@@ -8,6 +8,7 @@
 
 #include "arena.h"
 #include "config.h"
+#include "ops.h"
 
 typedef enum {
     P_EMBED,      /* model.embed_tokens.weight                    [V, E] */
@@ -53,6 +54,8 @@ typedef struct {
     int adam;      /* AdamW moments */
     RefMode ref;   /* frozen reference weights kept in memory */
     int recompute; /* keep only each layer's input; the backward recomputes the rest */
+    int pairs;     /* preference training: the LM head's tile holds a pair's scored tokens,
+                      up to LMHEAD_ROWS, so the pair's head runs forward and backward at once */
 } RunShape;
 
 /* One forward's tokens. targets[n] is the token that position n predicts (the label
@@ -115,10 +118,13 @@ void model_init_random(Model *m, uint64_t seed);
 int model_has_inference(const RunShape *s);
 /* Run on m->batch. keep=1 stores activations for model_backward (needs shape.train). */
 void model_forward(Model *m, int keep);
-/* A kept forward whose LM head also runs its backward, for when m->batch.dlogp is known
- * before the forward (SFT); gradients must be zeroed (or accumulating) already, and
- * model_backward then does the rest. Saves recomputing the logits. */
-void model_forward_fused(Model *m);
+/* A kept forward whose LM head also runs its backward, so each tile of logits is made once;
+ * gradients must be zeroed (or accumulating) already, and model_backward then does the
+ * rest. groups == NULL: m->batch.dlogp is known before the forward (SFT). Otherwise each
+ * group's callback fills dlogp over its positions once their log-probs are in (ops.h). */
+void model_forward_fused(Model *m, const LmGroups *groups);
+/* Rows of logits the LM head's tile holds in a training plan of this shape. */
+int model_head_tile_rows(const RunShape *s);
 /* The frozen reference's forward (fp32 or bf16 weights, keeping nothing): its per-position
  * log-probs land in m->batch.ref_logp. */
 void model_forward_ref(Model *m);

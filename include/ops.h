@@ -66,23 +66,43 @@ void residual_forward(real *out, const real *a, const real *b, size_t n);
 
 /* LM head fused with log-softmax: for rows with targets[n] >= 0,
  * logp[n] = log softmax(x[n] W^T)[targets[n]], lse[n] its log-sum-exp; other rows get 0.
- * Logits exist only a tile at a time in `chunk`, at most LMHEAD_CHUNK rows' worth
- * (LMHEAD_CHUNK_REALS(E, V) reals: the tile, then up to LMHEAD_ROWS gathered rows, their
- * gradient and three per-row sums): the forward and backward take up to LMHEAD_ROWS rows by a
- * slice of the vocabulary, and the backward recomputes the logits, so V-wide logits never
- * sit in memory whole. Backward: dlogp[n] = dLoss/dlogp[n]; adds into dx and dw. */
+ * Logits exist only a tile at a time in `chunk` (LMHEAD_CHUNK_REALS(E, V, tile_rows) reals:
+ * up to LMHEAD_ROWS gathered rows, their gradient and three per-row sums, then the tile of
+ * tile_rows x V logits, LMHEAD_CHUNK <= tile_rows <= LMHEAD_ROWS), so V-wide logits never
+ * sit in memory whole. Every forward takes up to LMHEAD_CHUNK (fused: tile_rows) rows by
+ * the whole vocabulary, so log-probs do not depend on which pass made them; the separate
+ * backward recomputes the logits, up to LMHEAD_ROWS rows by a slice of the vocabulary.
+ * Backward: dlogp[n] = dLoss/dlogp[n]; adds into dx and dw. */
 #define LMHEAD_CHUNK 256
 #define LMHEAD_ROWS 1024
-#define LMHEAD_CHUNK_REALS(E, V) \
-    ((size_t)LMHEAD_CHUNK * (size_t)(V) + (size_t)LMHEAD_ROWS * (2 * (size_t)(E) + 3))
+#define LMHEAD_CHUNK_REALS(E, V, tile_rows) \
+    ((size_t)LMHEAD_ROWS * (2 * (size_t)(E) + 3) + (size_t)(tile_rows) * (size_t)(V))
 void lmhead_logprob_forward(real *logp, real *lse, const real *x, const real *w, const int *targets, int N, int E,
                             int V, real *chunk);
 void lmhead_logprob_backward(real *dx, real *dw, const real *dlogp, const real *x, const real *w,
                              const int *targets, const real *lse, int N, int E, int V, real *chunk);
-/* Forward and backward in one pass, when dlogp is known before the forward (SFT's loss
- * gradient is -1/count for every trained token): each chunk's logits are made once. */
+
+/* Groups of rows whose dlogp is known only once their own log-probs are: a preference
+ * pair's gradient needs the pair's summed log-probs. Group g is positions [bounds[g],
+ * bounds[g + 1]), in order; grad(ctx, g) is called once logp over the group is final and
+ * must fill dlogp over it. */
+typedef struct {
+    const int *bounds;
+    int n;
+    void (*grad)(void *ctx, int group);
+    void *ctx;
+} LmGroups;
+
+/* Forward and backward in one pass, each tile's logits made once: up to tile_rows rows by
+ * the whole vocabulary, so each row's log-sum-exp is known before its gradient.
+ *  - groups == NULL: dlogp is known before the forward (SFT's loss gradient is -1/count for
+ *    every trained token); rows are taken tile_rows at a time.
+ *  - otherwise whole groups share a tile, as many as fit; their grad callbacks run between
+ *    the tile's forward and backward. A group with more scored rows than tile_rows runs the
+ *    forward over its rows, its callback, then the backward (recomputing its logits). */
 void lmhead_logprob_fused(real *logp, real *lse, real *dx, real *dw, const real *dlogp, const real *x, const real *w,
-                          const int *targets, int N, int E, int V, real *chunk);
+                          const int *targets, int N, int E, int V, int tile_rows, real *chunk,
+                          const LmGroups *groups);
 
 /* Forward-only variants reading bf16 weights (the frozen reference kept in bf16 with
  * --ref-dtype bf16); activations and accumulation stay in `real`. */

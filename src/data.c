@@ -459,26 +459,40 @@ int loader_next(DataLoader *l, Model *m) {
             add_span(l, (BatchSpan){row, 0, i, 0, r->n});
         } else {
             const PrefRow *r = &d->pref[row];
-            put_tokens(b, i, 0, 0, r->prompt, r->n_prompt, r->chosen, r->n_chosen, NULL);
-            put_tokens(b, count + i, 0, 0, r->prompt, r->n_prompt, r->rejected, r->n_rejected, NULL);
-            add_span(l, (BatchSpan){row, 0, i, 0, r->n_prompt + r->n_chosen});
-            add_span(l, (BatchSpan){row, 1, count + i, 0, r->n_prompt + r->n_rejected});
+            /* a pair's two sequences side by side, so the pair is one run of positions */
+            put_tokens(b, 2 * i, 0, 0, r->prompt, r->n_prompt, r->chosen, r->n_chosen, NULL);
+            put_tokens(b, 2 * i + 1, 0, 0, r->prompt, r->n_prompt, r->rejected, r->n_rejected, NULL);
+            add_span(l, (BatchSpan){row, 0, 2 * i, 0, r->n_prompt + r->n_chosen});
+            add_span(l, (BatchSpan){row, 1, 2 * i + 1, 0, r->n_prompt + r->n_rejected});
         }
     }
     l->cursor += count;
     return count;
 }
 
-void batch_span_sums(const DataLoader *l, const Batch *b, double *logp_sum, int *n_tokens) {
-    for (int s = 0; s < l->n_spans; s++) {
-        const BatchSpan *sp = &l->spans[s];
-        double sum = 0;
-        int c = 0;
-        for (int t = sp->start; t < sp->start + sp->len; t++) {
-            size_t n = (size_t)sp->seq * b->T + t;
-            if (b->targets[n] >= 0) sum += b->logp[n], c++;
-        }
-        logp_sum[s] = sum;
-        n_tokens[s] = c;
+double span_logp_sum(const Batch *b, const BatchSpan *sp, int *n_tokens) {
+    double sum = 0;
+    int c = 0;
+    for (int t = sp->start; t < sp->start + sp->len; t++) {
+        size_t n = (size_t)sp->seq * b->T + t;
+        if (b->targets[n] >= 0) sum += b->logp[n], c++;
     }
+    *n_tokens = c;
+    return sum;
+}
+
+void batch_span_sums(const DataLoader *l, const Batch *b, double *logp_sum, int *n_tokens) {
+    for (int s = 0; s < l->n_spans; s++) logp_sum[s] = span_logp_sum(b, &l->spans[s], &n_tokens[s]);
+}
+
+int batch_pair_bounds(const DataLoader *l, const Batch *b, int *bounds) {
+    int pairs = l->n_spans / 2;
+    for (int p = 0; p < pairs; p++) {
+        const BatchSpan *c = &l->spans[2 * p], *r = &l->spans[2 * p + 1];
+        if (c->part != 0 || r->part != 1 || c->seq != 2 * p || r->seq != 2 * p + 1)
+            die("internal: preference pairs not laid out as (chosen, rejected) sequences in order");
+        bounds[p] = c->seq * b->T;
+    }
+    bounds[pairs] = 2 * pairs * b->T;
+    return pairs;
 }

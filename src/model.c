@@ -102,10 +102,20 @@ static void carve_forward(Carver *cv, ForwardBufs *f, const ModelConfig *c, size
     f->lm_lse = carve_floats(cv, N);
 }
 
-static void carve_forward_temps(Carver *cv, ForwardBufs *f, const ModelConfig *c, size_t N, int threads) {
+static void carve_forward_temps(Carver *cv, ForwardBufs *f, const ModelConfig *c, size_t N, int threads,
+                                int head_rows) {
     f->tmp = carve_floats(cv, N * c->dim);
     f->attn_buf = carve_floats(cv, (size_t)threads * ATTN_BUF_REALS(c->head_dim));
-    f->lm_chunk = carve_floats(cv, LMHEAD_CHUNK_REALS(c->dim, c->vocab_size));
+    f->lm_chunk = carve_floats(cv, LMHEAD_CHUNK_REALS(c->dim, c->vocab_size, head_rows));
+}
+
+/* A preference pair's scored tokens are at most its two sequences, 2T rows: room for them
+ * costs (2T - LMHEAD_CHUNK) x V floats more than SFT's tile and saves making the pair's
+ * logits a second time in the backward. Longer pairs fall back to that. */
+int model_head_tile_rows(const RunShape *s) {
+    if (!s->pairs) return LMHEAD_CHUNK;
+    size_t rows = 2 * (size_t)s->seq_len;
+    return rows < LMHEAD_CHUNK ? LMHEAD_CHUNK : rows > LMHEAD_ROWS ? LMHEAD_ROWS : (int)rows;
 }
 
 static void carve_backward(Carver *cv, BackwardBufs *b, const ModelConfig *c, size_t N) {
@@ -142,7 +152,7 @@ static void layout(Model *m, ArenaPlan *plan) {
     if (s->train) {
         carve_forward(&cv[REGION_ACTIVATIONS], &m->keep, c, N, s->recompute ? 1 : c->n_layers, c->n_layers + 1);
         /* scratch during a training step: forward temporaries, then backward buffers */
-        carve_forward_temps(&cv[REGION_SCRATCH], &m->keep, c, N, s->threads);
+        carve_forward_temps(&cv[REGION_SCRATCH], &m->keep, c, N, s->threads, model_head_tile_rows(s));
         carve_backward(&cv[REGION_SCRATCH], &m->bwd, c, N);
     }
     /* A forward that keeps nothing (eval, or the frozen reference's forward before the
@@ -150,7 +160,7 @@ static void layout(Model *m, ArenaPlan *plan) {
     if (model_has_inference(s)) {
         Carver inf = {cv[REGION_SCRATCH].base, 0};
         carve_forward(&inf, &m->infer, c, N, 1, 2);
-        carve_forward_temps(&inf, &m->infer, c, N, s->threads);
+        carve_forward_temps(&inf, &m->infer, c, N, s->threads, LMHEAD_CHUNK);
         if (inf.used > cv[REGION_SCRATCH].used) cv[REGION_SCRATCH].used = inf.used;
     }
 
@@ -316,7 +326,7 @@ static void layer_forward(Model *m, const Weights *W, int l, const LayerBufs *b,
     residual_forward(b->x_out, b->h_mid, f->tmp, (size_t)N * E);
 }
 
-static void forward(Model *m, int keep, const Weights *W, int fused_head) {
+static void forward(Model *m, int keep, const Weights *W, int fused_head, const LmGroups *groups) {
     const ModelConfig *c = &m->cfg;
     const Batch *bt = &m->batch;
     const ForwardBufs *f = keep ? &m->keep : &m->infer;
@@ -332,7 +342,8 @@ static void forward(Model *m, int keep, const Weights *W, int fused_head) {
     if (fused_head) { /* the head's backward now, into dtmp (kept until model_backward) */
         memset(m->bwd.dtmp, 0, sizeof(float) * (size_t)N * E);
         lmhead_logprob_fused(bt->logp, f->lm_lse, m->bwd.dtmp, param_ptr(m, m->grads, P_LM_HEAD, 0), bt->dlogp, f->xf,
-                             param_ptr(m, m->params, P_LM_HEAD, 0), bt->targets, N, E, c->vocab_size, f->lm_chunk);
+                             param_ptr(m, m->params, P_LM_HEAD, 0), bt->targets, N, E, c->vocab_size,
+                             model_head_tile_rows(&m->shape), f->lm_chunk, groups);
         m->head_done = 1;
     } else {
         w_head(m, W, f, bt, N);
@@ -344,19 +355,23 @@ void model_forward(Model *m, int keep) {
     if (keep && !m->shape.train) die("internal: forward with kept activations on an inference-only model");
     if (!keep && !model_has_inference(&m->shape)) die("internal: this run planned no room for a forward without keeping");
     Weights W = {m->params, NULL};
-    forward(m, keep, &W, 0);
+    forward(m, keep, &W, 0, NULL);
 }
 
-void model_forward_fused(Model *m) {
+void model_forward_fused(Model *m, const LmGroups *groups) {
     if (!m->shape.train) die("internal: a fused forward needs a training plan");
+    int N = m->batch.B * m->batch.T;
+    for (int g = 0; groups && g < groups->n; g++)
+        if (groups->bounds[g] < 0 || groups->bounds[g] > groups->bounds[g + 1] || groups->bounds[g + 1] > N)
+            die("internal: LM head groups out of order or outside the batch");
     Weights W = {m->params, NULL};
-    forward(m, 1, &W, 1);
+    forward(m, 1, &W, 1, groups);
 }
 
 void model_forward_ref(Model *m) {
     if (m->shape.ref == REF_NONE) die("internal: no reference weights in this run's plan");
     Weights W = {m->shape.ref == REF_FP32 ? m->ref_params : NULL, m->shape.ref == REF_BF16 ? m->ref_params : NULL};
-    forward(m, 0, &W, 0);
+    forward(m, 0, &W, 0, NULL);
     memcpy(m->batch.ref_logp, m->batch.logp, sizeof(float) * (size_t)m->batch.B * m->batch.T);
 }
 

@@ -446,25 +446,28 @@ void residual_forward(real *out, const real *a, const real *b, size_t n) {
 /* ---------------------------------------------------------------- LM head + log-softmax */
 
 /* The head works on tiles of the logits: `count` target rows (gathered into xg) by `vc`
- * vocabulary columns, with count * vc <= LMHEAD_CHUNK * V. The fused SFT pass takes
- * LMHEAD_CHUNK rows by the whole vocabulary, so each row's log-sum-exp is known before its
- * gradient; the separate forward and backward take up to LMHEAD_ROWS rows by a slice of the
- * vocabulary, so W is packed and dW written once per LMHEAD_ROWS rows instead of once per
- * LMHEAD_CHUNK, and the forward carries each row's softmax sum across slices (online). */
+ * vocabulary columns. Forward tiles take whole rows of the vocabulary (up to LMHEAD_CHUNK
+ * rows, or the fused pass's tile_rows), so each row's log-sum-exp is one pass over its
+ * logits, made the same way by every forward: the reference's log-probs equal the policy's
+ * to the bit while the two weights are equal. The separate backward, which only recomputes
+ * logits, takes up to LMHEAD_ROWS rows by a slice of the vocabulary (count * vc <=
+ * LMHEAD_CHUNK * V), so W is packed and dW written once per LMHEAD_ROWS rows. The per-row
+ * buffers come first in the chunk and the logits last, so the separate passes need not
+ * know how many rows the fused pass was given room for. */
 typedef struct {
     real *z;            /* the logits tile, count x vc, becomes its gradient in place */
     real *xg, *dxg;     /* the tile's rows of x, and their gradient, count x E each */
     real *mx, *sum, *zt; /* per row: running max, running sum of exp(z - mx), target logit */
 } LmTile;
 
-static LmTile lm_tile(real *chunk, int E, int V) {
+static LmTile lm_tile(real *chunk, int E) {
     LmTile t;
-    t.z = chunk;
-    t.xg = t.z + (size_t)LMHEAD_CHUNK * V;
+    t.xg = chunk;
     t.dxg = t.xg + (size_t)LMHEAD_ROWS * E;
     t.mx = t.dxg + (size_t)LMHEAD_ROWS * E;
     t.sum = t.mx + LMHEAD_ROWS;
     t.zt = t.sum + LMHEAD_ROWS;
+    t.z = t.zt + LMHEAD_ROWS;
     return t;
 }
 
@@ -506,26 +509,24 @@ static void tile_logits(const LmTile *t, const real *w, const uint16_t *w16, int
 #endif
 }
 
-/* Fold the tile's columns into each row's running max and sum (rescaling the sum when the
- * max grows), and pick up the target's logit if it lies in this tile. */
-static void tile_softmax_stats(const LmTile *t, const int *rows, int count, int v0, int vc, const int *targets) {
+/* Each row's max and sum of exp(z - max) over the whole vocabulary, and its target's logit. */
+static void tile_softmax_stats(const LmTile *t, const int *rows, int count, int V, const int *targets) {
 #pragma omp parallel for schedule(static)
     for (int r = 0; r < count; r++) {
-        const real *z = t->z + (size_t)r * vc;
-        real mx = v0 == 0 ? z[0] : t->mx[r];
+        const real *z = t->z + (size_t)r * V;
+        real mx = z[0];
 #pragma omp simd reduction(max : mx)
-        for (int v = 0; v < vc; v++) mx = z[v] > mx ? z[v] : mx;
+        for (int v = 0; v < V; v++) mx = z[v] > mx ? z[v] : mx;
         real sum = 0;
 #pragma omp simd reduction(+ : sum)
-        for (int v = 0; v < vc; v++) sum += (real)vexp(z[v] - mx);
-        t->sum[r] = v0 == 0 ? sum : t->sum[r] * (real)vexp(t->mx[r] - mx) + sum;
+        for (int v = 0; v < V; v++) sum += (real)vexp(z[v] - mx);
+        t->sum[r] = sum;
         t->mx[r] = mx;
-        int y = targets[rows[r]] - v0;
-        if (y >= 0 && y < vc) t->zt[r] = z[y];
+        t->zt[r] = z[targets[rows[r]]];
     }
 }
 
-/* After the last tile: lse and the target's log-probability of each row */
+/* lse and the target's log-probability of each row of the tile */
 static void rows_logprobs(real *logp, real *lse, const LmTile *t, const int *rows, int count) {
     for (int r = 0; r < count; r++) {
         real L = t->mx[r] + (real)log((double)t->sum[r]);
@@ -566,21 +567,22 @@ static void rows_add_dx(real *dx, const LmTile *t, const int *rows, int count, i
     for (int r = 0; r < count; r++) axpy(dx + (size_t)rows[r] * E, 1, t->dxg + (size_t)r * E, E);
 }
 
-/* The forward of either weight type: row blocks of up to LMHEAD_ROWS, vocabulary slices */
+/* One tile of whole-vocabulary rows: logits, then each row's lse and log-probability. */
+static void tile_forward(LmTile *t, real *logp, real *lse, const real *w, const uint16_t *w16, const int *rows,
+                         int count, const int *targets, int E, int V) {
+    tile_logits(t, w, w16, count, 0, V, E);
+    tile_softmax_stats(t, rows, count, V, targets);
+    rows_logprobs(logp, lse, t, rows, count);
+}
+
+/* The forward of either weight type, LMHEAD_CHUNK rows at a time */
 static void logprob_forward(real *logp, real *lse, const real *x, const real *w, const uint16_t *w16,
                             const int *targets, int N, int E, int V, real *chunk) {
     for (int n = 0; n < N; n++) logp[n] = lse[n] = 0;
-    LmTile t = lm_tile(chunk, E, V);
-    int rows[LMHEAD_ROWS], next = 0, count;
-    while ((count = next_target_rows(targets, N, &next, rows, LMHEAD_ROWS, t.xg, x, E)) > 0) {
-        int width = tile_columns(count, V);
-        for (int v0 = 0; v0 < V; v0 += width) {
-            int vc = V - v0 < width ? V - v0 : width;
-            tile_logits(&t, w, w16, count, v0, vc, E);
-            tile_softmax_stats(&t, rows, count, v0, vc, targets);
-        }
-        rows_logprobs(logp, lse, &t, rows, count);
-    }
+    LmTile t = lm_tile(chunk, E);
+    int rows[LMHEAD_CHUNK], next = 0, count;
+    while ((count = next_target_rows(targets, N, &next, rows, LMHEAD_CHUNK, t.xg, x, E)) > 0)
+        tile_forward(&t, logp, lse, w, w16, rows, count, targets, E, V);
 }
 
 void lmhead_logprob_forward(real *logp, real *lse, const real *x, const real *w, const int *targets, int N, int E,
@@ -590,7 +592,7 @@ void lmhead_logprob_forward(real *logp, real *lse, const real *x, const real *w,
 
 void lmhead_logprob_backward(real *dx, real *dw, const real *dlogp, const real *x, const real *w,
                              const int *targets, const real *lse, int N, int E, int V, real *chunk) {
-    LmTile t = lm_tile(chunk, E, V);
+    LmTile t = lm_tile(chunk, E);
     int rows[LMHEAD_ROWS], next = 0, count;
     while ((count = next_target_rows(targets, N, &next, rows, LMHEAD_ROWS, t.xg, x, E)) > 0) {
         int width = tile_columns(count, V);
@@ -603,17 +605,50 @@ void lmhead_logprob_backward(real *dx, real *dw, const real *dlogp, const real *
     }
 }
 
+/* The fused pass's backward of one forward tile, once dlogp is known for its rows. */
+static void fused_tile_backward(LmTile *t, real *dx, real *dw, const real *w, const int *rows, int count,
+                                const real *dlogp, const int *targets, const real *lse, int E, int V) {
+    tile_backward(t, dw, w, rows, count, 0, V, dlogp, targets, lse, E);
+    rows_add_dx(dx, t, rows, count, E);
+}
+
+static int scored_rows(const int *targets, int n0, int n1) {
+    int count = 0;
+    for (int n = n0; n < n1; n++) count += targets[n] >= 0;
+    return count;
+}
+
 void lmhead_logprob_fused(real *logp, real *lse, real *dx, real *dw, const real *dlogp, const real *x, const real *w,
-                          const int *targets, int N, int E, int V, real *chunk) {
+                          const int *targets, int N, int E, int V, int tile_rows, real *chunk,
+                          const LmGroups *groups) {
     for (int n = 0; n < N; n++) logp[n] = lse[n] = 0;
-    LmTile t = lm_tile(chunk, E, V);
-    int rows[LMHEAD_CHUNK], next = 0, count;
-    while ((count = next_target_rows(targets, N, &next, rows, LMHEAD_CHUNK, t.xg, x, E)) > 0) {
-        tile_logits(&t, w, NULL, count, 0, V, E);
-        tile_softmax_stats(&t, rows, count, 0, V, targets);
-        rows_logprobs(logp, lse, &t, rows, count);
-        tile_backward(&t, dw, w, rows, count, 0, V, dlogp, targets, lse, E);
-        rows_add_dx(dx, &t, rows, count, E);
+    LmTile t = lm_tile(chunk, E);
+    int rows[LMHEAD_ROWS], next = 0, count;
+    if (!groups) {
+        while ((count = next_target_rows(targets, N, &next, rows, tile_rows, t.xg, x, E)) > 0) {
+            tile_forward(&t, logp, lse, w, NULL, rows, count, targets, E, V);
+            fused_tile_backward(&t, dx, dw, w, rows, count, dlogp, targets, lse, E, V);
+        }
+        return;
+    }
+    const int *b = groups->bounds;
+    for (int g = 0; g < groups->n;) {
+        if (scored_rows(targets, b[g], b[g + 1]) > tile_rows) { /* alone, with the logits made twice */
+            size_t o = (size_t)b[g] * E;
+            int n = b[g + 1] - b[g];
+            logprob_forward(logp + b[g], lse + b[g], x + o, w, NULL, targets + b[g], n, E, V, chunk);
+            groups->grad(groups->ctx, g);
+            lmhead_logprob_backward(dx + o, dw, dlogp + b[g], x + o, w, targets + b[g], lse + b[g], n, E, V, chunk);
+            g++;
+            continue;
+        }
+        int g1 = g, total = 0, c;
+        while (g1 < groups->n && total + (c = scored_rows(targets, b[g1], b[g1 + 1])) <= tile_rows) total += c, g1++;
+        next = b[g];
+        count = next_target_rows(targets, b[g1], &next, rows, tile_rows, t.xg, x, E);
+        if (count) tile_forward(&t, logp, lse, w, NULL, rows, count, targets, E, V);
+        for (; g < g1; g++) groups->grad(groups->ctx, g);
+        if (count) fused_tile_backward(&t, dx, dw, w, rows, count, dlogp, targets, lse, E, V);
     }
 }
 

@@ -21,6 +21,7 @@
 #include "checkpoint.h"
 #include "loss.h"
 #include "optim.h"
+#include "pref_grad.h"
 #include "rng.h"
 #include "tokenizer.h"
 #include <strings.h>
@@ -79,6 +80,7 @@ static RunShape stage_shape(const Options *o, int pref, int seq_len) {
         s.adam = 1;
         s.recompute = o->recompute;
         if (pref) s.ref = strcmp(o->ref_dtype, "bf16") == 0 ? REF_BF16 : REF_FP32;
+        s.pairs = pref;
     }
     return s;
 }
@@ -796,6 +798,8 @@ static int stage_train(Options *o) {
 
     double *sums = xmalloc(sizeof(double) * (size_t)shape.batch * 64);
     int *counts = xmalloc(sizeof(int) * (size_t)shape.batch * 64);
+    PairLoss *pair_losses = xmalloc(sizeof(PairLoss) * (size_t)(shape.batch / 2 + 1));
+    int *pair_bounds = xmalloc(sizeof(int) * (size_t)(shape.batch / 2 + 1));
     double t_start = now_seconds();
     int first_step = step;
     while (step < total) {
@@ -814,7 +818,7 @@ static int stage_train(Options *o) {
             if (!pref) { /* mean cross-entropy over the step's trained tokens; the gradient
                             * is known up front, so the LM head runs forward and backward at once */
                 for (size_t i = 0; i < N; i++) b->dlogp[i] = b->targets[i] >= 0 ? (float)(-1.0 / norm) : 0.0f;
-                model_forward_fused(&m);
+                model_forward_fused(&m, NULL);
                 for (size_t i = 0; i < N; i++)
                     if (b->targets[i] >= 0) ss.loss -= b->logp[i] / norm, ss.tokens += 1;
                 model_backward(&m);
@@ -830,10 +834,13 @@ static int stage_train(Options *o) {
             } else {
                 for (int s = 0; s < loader.n_spans; s++) ref[s] = ref_cache[2 * loader.spans[s].row + loader.spans[s].part];
             }
-            model_forward(&m, 1);
-            batch_span_sums(&loader, b, sums, counts);
+            /* the policy: each pair's loss gradient as soon as its log-probs are in, so the LM
+             * head's backward runs on the pair's logits while they are still in its tile */
+            PrefGrad pg = {&loader, b, ploss, ref, 1.0 / norm, sums, counts, pair_losses, pair_bounds};
+            LmGroups groups = pref_grad_groups(&pg);
+            model_forward_fused(&m, &groups);
             for (int s = 0; s + 1 < loader.n_spans; s += 2) {
-                PairLoss pl = pref_pair_loss(&ploss, sums[s], sums[s + 1], ref[s], ref[s + 1], counts[s], counts[s + 1]);
+                PairLoss pl = pair_losses[s / 2];
                 ss.loss += pl.loss / norm;
                 ss.pairs++;
                 double rc = o->beta * (sums[s] - ref[s]), rr = o->beta * (sums[s + 1] - ref[s + 1]);
@@ -842,14 +849,6 @@ static int stage_train(Options *o) {
                 ss.u_sum += pl.u, ss.u_above_1 += pl.u > 1, ss.clamped += pl.clamped;
                 ss.u_min = pl.u < ss.u_min ? pl.u : ss.u_min;
                 ss.u_max = pl.u > ss.u_max ? pl.u : ss.u_max;
-                for (int part = 0; part < 2; part++) {
-                    const BatchSpan *sp = &loader.spans[s + part];
-                    float g = (float)((part ? pl.dpolicy_rejected : pl.dpolicy_chosen) / norm);
-                    for (int t = sp->start; t < sp->start + sp->len; t++) {
-                        size_t n = (size_t)sp->seq * b->T + t;
-                        if (b->targets[n] >= 0) b->dlogp[n] = g;
-                    }
-                }
             }
             model_backward(&m);
         }
@@ -908,7 +907,8 @@ static int stage_train(Options *o) {
     loader_free(&loader);
     tokenized_rows_free(&rows);
     if (tok) chat_template_free(&ct), tokenizer_free(tok);
-    free(sums), free(counts), free(ref_cache), free(run_dir), free(data_path), free(tok_dir);
+    free(sums), free(counts), free(pair_losses), free(pair_bounds), free(ref_cache), free(run_dir), free(data_path),
+        free(tok_dir);
     return 0;
 }
 

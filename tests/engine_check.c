@@ -25,6 +25,7 @@
 #include "gemm.h"
 #include "loss.h"
 #include "optim.h"
+#include "pref_grad.h"
 #include "rng.h"
 #include "data.h"
 #include "model.h"
@@ -47,7 +48,8 @@ static int benchmark(const char *config_path, int B, int T, int repeat, int pref
     ModelConfig cfg;
     config_load_file(&cfg, config_path);
     RunShape shape = {.batch = B, .seq_len = T, .threads = omp_get_max_threads(), .train = 1, .adam = 1,
-                      .ref = !pref ? REF_NONE : ref_bf16 ? REF_BF16 : REF_FP32, .recompute = recompute};
+                      .ref = !pref ? REF_NONE : ref_bf16 ? REF_BF16 : REF_FP32, .recompute = recompute,
+                      .pairs = pref};
 #pragma omp parallel
     { }
     sgemm_reserve();
@@ -68,6 +70,14 @@ static int benchmark(const char *config_path, int B, int T, int repeat, int pref
     }
     for (int n = 0; n < N; n++) b->targets[n] = n % T == T - 1 ? -1 : b->tokens[n + 1];
     for (int n = 0; n < N; n++) b->dlogp[n] = b->targets[n] >= 0 ? -1.0f / (float)(N - B) : 0.0f;
+    /* preference: pair j is sequences 2j (chosen) and 2j + 1 (rejected), as the loader lays them out */
+    DataLoader pairs = {0};
+    pairs.n_spans = pref ? B : 0;
+    pairs.spans = xmalloc(sizeof(BatchSpan) * (size_t)B);
+    for (int j = 0; j < B; j++) pairs.spans[j] = (BatchSpan){j / 2, j % 2, j, 0, T};
+    double *ref = xmalloc(sizeof(double) * 2 * (size_t)B), *policy = ref + B;
+    int *tokens = xmalloc(sizeof(int) * (size_t)B), *bounds = xmalloc(sizeof(int) * (size_t)(B / 2 + 1));
+    PairLoss *losses = xmalloc(sizeof(PairLoss) * (size_t)(B / 2 + 1));
     double *secs = xmalloc(sizeof(double) * (size_t)repeat);
     OptimConfig oc = {1e-4, 0.9, 0.999, 1e-8, 0.0, 0, 100, 1.0};
     double part[4] = {0}; /* zero grads, forward, backward, optimizer */
@@ -76,25 +86,15 @@ static int benchmark(const char *config_path, int B, int T, int repeat, int pref
         model_zero_grad(&m);
         t1 = now_seconds();
         if (!pref) {
-            model_forward_fused(&m); /* as --stage sft does */
-        } else { /* as --stage pref does: the reference, then the policy, DPO's gradient */
+            model_forward_fused(&m, NULL); /* as --stage sft does */
+        } else { /* as --stage pref does: the reference, then the policy with DPO's gradient
+                    * pair by pair inside the LM head's pass */
             model_forward_ref(&m);
-            model_forward(&m, 1);
-            int P = B / 2;
-            for (int j = 0; j < P; j++) {
-                double sc = 0, sr = 0, rc = 0, rr = 0;
-                for (int t = 0; t < T; t++) {
-                    size_t c = (size_t)j * T + t, r = (size_t)(P + j) * T + t;
-                    sc += b->logp[c], sr += b->logp[r], rc += b->ref_logp[c], rr += b->ref_logp[r];
-                }
-                PrefLoss pl = {LOSS_DPO, 0.1, 0};
-                PairLoss g = pref_pair_loss(&pl, sc, sr, rc, rr, T, T);
-                for (int t = 0; t < T; t++) {
-                    b->dlogp[(size_t)j * T + t] = b->targets[(size_t)j * T + t] >= 0 ? (float)(g.dpolicy_chosen / P) : 0;
-                    b->dlogp[(size_t)(P + j) * T + t] =
-                        b->targets[(size_t)(P + j) * T + t] >= 0 ? (float)(g.dpolicy_rejected / P) : 0;
-                }
-            }
+            memcpy(b->logp, b->ref_logp, sizeof(float) * (size_t)N);
+            batch_span_sums(&pairs, b, ref, tokens);
+            PrefGrad pg = {&pairs, b, {LOSS_DPO, 0.1, 0}, ref, 2.0 / B, policy, tokens, losses, bounds};
+            LmGroups groups = pref_grad_groups(&pg);
+            model_forward_fused(&m, &groups);
         }
         t2 = now_seconds();
         model_backward(&m);
@@ -119,7 +119,7 @@ static int benchmark(const char *config_path, int B, int T, int repeat, int pref
     printf("memory: arena plan %s, baseline %s, peak RSS %s: peak - baseline - plan = %+.2f%% of the plan\n",
            fmt_bytes((double)m.arena.plan.total), fmt_bytes((double)baseline), fmt_bytes((double)peak),
            100.0 * over / (double)m.arena.plan.total);
-    free(secs);
+    free(secs), free(pairs.spans), free(ref), free(tokens), free(bounds), free(losses);
     model_destroy(&m);
     return 0;
 }
@@ -255,27 +255,16 @@ int main(int argc, char **argv) {
         int S = loader.n_spans, n_pairs = S / 2;
         double *ref = xmalloc(sizeof(double) * (size_t)S), *pol = xmalloc(sizeof(double) * (size_t)S);
         double *pair_loss = xmalloc(sizeof(double) * (size_t)n_pairs), L = 0;
-        int *cnt = xmalloc(sizeof(int) * (size_t)S);
+        int *cnt = xmalloc(sizeof(int) * (size_t)S), *bounds = xmalloc(sizeof(int) * (size_t)(n_pairs + 1));
+        PairLoss *losses = xmalloc(sizeof(PairLoss) * (size_t)n_pairs);
         model_forward_ref(&m);
         memcpy(b->logp, b->ref_logp, sizeof(float) * (size_t)N);
         batch_span_sums(&loader, b, ref, cnt);
-        model_forward(&m, 1);
-        batch_span_sums(&loader, b, pol, cnt);
-        memset(b->dlogp, 0, sizeof(float) * (size_t)N);
-        for (int s = 0; s + 1 < S; s += 2) {
-            PairLoss p = pref_pair_loss(&pl, pol[s], pol[s + 1], ref[s], ref[s + 1], cnt[s], cnt[s + 1]);
-            pair_loss[s / 2] = p.loss;
-            L += p.loss / n_pairs;
-            for (int part = 0; part < 2; part++) {
-                const BatchSpan *sp = &loader.spans[s + part];
-                float g = (float)((part ? p.dpolicy_rejected : p.dpolicy_chosen) / n_pairs);
-                for (int t = sp->start; t < sp->start + sp->len; t++) {
-                    size_t n = (size_t)sp->seq * b->T + t;
-                    if (b->targets[n] >= 0) b->dlogp[n] = g;
-                }
-            }
-        }
         model_zero_grad(&m);
+        PrefGrad pg = {&loader, b, pl, ref, 1.0 / n_pairs, pol, cnt, losses, bounds};
+        LmGroups groups = pref_grad_groups(&pg);
+        model_forward_fused(&m, &groups);
+        for (int p = 0; p < n_pairs; p++) pair_loss[p] = losses[p].loss, L += losses[p].loss / n_pairs;
         model_backward(&m);
         write_result(&m, out, L, logits, pair_loss, n_pairs);
         model_destroy(&m);
@@ -286,7 +275,7 @@ int main(int argc, char **argv) {
         for (int n = 0; n < N; n++) count += b->targets[n] >= 0;
         for (int n = 0; n < N; n++) b->dlogp[n] = b->targets[n] >= 0 ? -1.0f / (float)count : 0.0f;
         model_zero_grad(&m);
-        model_forward_fused(&m);
+        model_forward_fused(&m, NULL);
         double L = 0;
         for (int n = 0; n < N; n++) L -= b->targets[n] >= 0 ? b->logp[n] / count : 0.0;
         model_backward(&m);

@@ -269,15 +269,16 @@ static double lm_loss(void *p) {
     lmhead_logprob_forward(c->logp, c->lse, c->x, c->w, c->tgt, c->N, c->E, c->V, c->chunk);
     return weighted(c->r, c->logp, (size_t)c->N);
 }
+static void check_lmhead_groups(const LmCtx *c);
 static void check_lmhead(void) {
     /* more scored rows than one row block (LMHEAD_ROWS), with unscored rows between them: the
-     * first block's tiles are 2 of the 11 vocabulary columns wide, so the softmax sums cross
-     * six tiles; the fused pass takes LMHEAD_CHUNK rows by all 11 */
+     * forward takes LMHEAD_CHUNK rows by all 11 vocabulary columns; the backward's first
+     * block recomputes them in tiles 2 columns wide, so its gradient crosses six tiles */
     int N = LMHEAD_ROWS * 4 / 3 + 9, E = 5, V = 11;
     int *tgt = malloc(sizeof(int) * N);
     for (int n = 0; n < N; n++) tgt[n] = n % 4 == 3 ? -1 : (n * 7) % V;
     LmCtx c = {N, E, V, tgt, rnd((size_t)N * E, 1), rnd((size_t)V * E, 1), zeros(N), zeros(N),
-               zeros(LMHEAD_CHUNK_REALS(E, V)), rnd(N, 1)};
+               zeros(LMHEAD_CHUNK_REALS(E, V, LMHEAD_ROWS)), rnd(N, 1)};
     double *gx = zeros((size_t)N * E), *gw = zeros((size_t)V * E);
     lm_loss(&c);
     lmhead_logprob_backward(gx, gw, c.r, c.x, c.w, tgt, c.lse, N, E, V, c.chunk);
@@ -305,12 +306,57 @@ static void check_lmhead(void) {
     /* the fused pass (SFT: whole-vocabulary tiles, forward and backward at once) gives the
      * separate passes' log-probs and gradients */
     double *logp2 = zeros(N), *lse2 = zeros(N), *gx2 = zeros((size_t)N * E), *gw2 = zeros((size_t)V * E), diff = 0;
-    lmhead_logprob_fused(logp2, lse2, gx2, gw2, c.r, c.x, c.w, tgt, N, E, V, c.chunk);
+    lmhead_logprob_fused(logp2, lse2, gx2, gw2, c.r, c.x, c.w, tgt, N, E, V, LMHEAD_CHUNK, c.chunk, NULL);
     for (int n = 0; n < N; n++) diff = fmax(diff, fabs(logp2[n] - c.logp[n]) + fabs(lse2[n] - c.lse[n]));
     for (size_t i = 0; i < (size_t)N * E; i++) diff = fmax(diff, fabs(gx2[i] - gx[i]));
     for (size_t i = 0; i < (size_t)V * E; i++) diff = fmax(diff, fabs(gw2[i] - gw[i]));
     printf("%s: lm head fused pass equals forward + backward (max diff %.1e)\n", diff < 1e-12 ? "PASS" : "FAIL", diff);
     fails += !(diff < 1e-12);
+    check_lmhead_groups(&c);
+}
+
+/* The fused pass with groups (preference pairs): each group's dlogp is a function of its
+ * own log-probs, known only after its forward. The groups below share a tile, are empty,
+ * or hold more scored rows than a tile (the fallback that recomputes), at two tile sizes;
+ * the result must equal the separate forward, the same dlogp, then the separate backward. */
+typedef struct { const LmCtx *c; const int *bounds; double *logp, *dlogp; int *calls; } GroupCtx;
+static void group_dlogp(const int *bounds, int g, const double *logp, const double *r, double *dlogp) {
+    double sum = 0;
+    for (int n = bounds[g]; n < bounds[g + 1]; n++) sum += logp[n];
+    for (int n = bounds[g]; n < bounds[g + 1]; n++) dlogp[n] = r[n] * (1 + tanh(0.1 * sum));
+}
+static void group_grad(void *p, int g) {
+    GroupCtx *k = p;
+    k->calls[g]++;
+    group_dlogp(k->bounds, g, k->logp, k->c->r, k->dlogp);
+}
+static void check_lmhead_groups(const LmCtx *c) {
+    int N = c->N, E = c->E, V = c->V;
+    int bounds[] = {0, 100, 130, 130, 500, 700, 1000, N}, G = 7;
+    double *dlogp = zeros(N), *gx = zeros((size_t)N * E), *gw = zeros((size_t)V * E);
+    lmhead_logprob_forward(c->logp, c->lse, c->x, c->w, c->tgt, N, E, V, c->chunk);
+    for (int g = 0; g < G; g++) group_dlogp(bounds, g, c->logp, c->r, dlogp);
+    lmhead_logprob_backward(gx, gw, dlogp, c->x, c->w, c->tgt, c->lse, N, E, V, c->chunk);
+    int tiles[] = {LMHEAD_CHUNK, 300};
+    for (int k = 0; k < 2; k++) {
+        double *logp2 = zeros(N), *lse2 = zeros(N), *dlogp2 = zeros(N), *gx2 = zeros((size_t)N * E),
+               *gw2 = zeros((size_t)V * E), diff = 0;
+        int calls[7] = {0}, once = 1;
+        GroupCtx ctx = {c, bounds, logp2, dlogp2, calls};
+        LmGroups groups = {bounds, G, group_grad, &ctx};
+        lmhead_logprob_fused(logp2, lse2, gx2, gw2, dlogp2, c->x, c->w, c->tgt, N, E, V, tiles[k], c->chunk, &groups);
+        for (int n = 0; n < N; n++)
+            diff = fmax(diff, fabs(logp2[n] - c->logp[n]) + fabs(lse2[n] - c->lse[n]) + fabs(dlogp2[n] - dlogp[n]));
+        for (size_t i = 0; i < (size_t)N * E; i++) diff = fmax(diff, fabs(gx2[i] - gx[i]));
+        for (size_t i = 0; i < (size_t)V * E; i++) diff = fmax(diff, fabs(gw2[i] - gw[i]));
+        for (int g = 0; g < G; g++) once &= calls[g] == 1;
+        printf("%s: lm head fused pass over groups, tiles of %d rows, equals forward + backward (max diff %.1e), "
+               "each group's gradient asked for once: %s\n",
+               diff < 1e-12 && once ? "PASS" : "FAIL", tiles[k], diff, once ? "yes" : "no");
+        fails += !(diff < 1e-12 && once);
+        free(logp2), free(lse2), free(dlogp2), free(gx2), free(gw2);
+    }
+    free(dlogp), free(gx), free(gw);
 }
 
 int main(void) {

@@ -185,8 +185,8 @@ def sequences(rows, kind):
         for r in rows:
             seqs.append((r["input_ids"], r["labels"]))
     else:
-        for part in ("chosen_input_ids", "rejected_input_ids"):
-            for r in rows:
+        for r in rows:  # each pair's chosen and rejected sequences side by side
+            for part in ("chosen_input_ids", "rejected_input_ids"):
                 p = r["prompt_input_ids"]
                 seqs.append((p + r[part], [-100] * len(p) + r[part]))
     return seqs
@@ -276,10 +276,9 @@ def run_variant(name, cfg, dtype="F32", shards=1, kind="sft", loss="ce", seed=0,
         got = np.array([r["logp"] for r in eval_rows])
         want, n_ok = sums, all(r["tokens"] == counts[i] for i, r in enumerate(eval_rows))
     else:
-        R = len(rows)
         got = np.array([[r["chosen_logp"], r["rejected_logp"]] for r in eval_rows])
-        want = np.stack([sums[:R], sums[R:]], 1)
-        n_ok = all(r["chosen_tokens"] == counts[i] and r["rejected_tokens"] == counts[R + i]
+        want = np.stack([sums[0::2], sums[1::2]], 1)
+        n_ok = all(r["chosen_tokens"] == counts[2 * i] and r["rejected_tokens"] == counts[2 * i + 1]
                    for i, r in enumerate(eval_rows))
     compare("eval row logp", got, want)
     if not n_ok or len(eval_rows) != len(rows):
@@ -313,7 +312,7 @@ def run_pref_step(name, cfg, loss, beta, seed, recompute=False, ref_bf16=False):
     if ref_bf16:  # the engine keeps the reference rounded to bf16: so must torch
         R32 = {k: st_numpy.bf16_bits_to_f32(st_numpy.f32_to_bf16_bits(v)) for k, v in R32.items()}
     seqs = sequences(rows, "pref")
-    B, T, R = len(seqs), max(len(s[0]) for s in seqs), len(rows)
+    B, T = len(seqs), max(len(s[0]) for s in seqs)
     ids = torch.zeros(B, T, dtype=torch.long)
     pos = torch.zeros(B, T, dtype=torch.long)
     valid = torch.zeros(B, T, dtype=torch.bool)
@@ -336,14 +335,14 @@ def run_pref_step(name, cfg, loss, beta, seed, recompute=False, ref_bf16=False):
     pol, n = seq_logps(P)
     with torch.no_grad():
         ref, _ = seq_logps(Rf)
-    c, r = pol[:R] - ref[:R], pol[R:] - ref[R:]
+    c, r = pol[0::2] - ref[0::2], pol[1::2] - ref[1::2]
     if loss == "dpo":
         L = -torch.nn.functional.logsigmoid(beta * (c - r))
     elif loss == "spo":
         u = beta * (c - r)
         L = -u * torch.exp(-u)
     elif loss == "ipo":
-        L = ((c / n[:R] - r / n[R:]) - 1 / (2 * beta)) ** 2
+        L = ((c / n[0::2] - r / n[1::2]) - 1 / (2 * beta)) ** 2
     else:
         L = torch.relu(1 - beta * (c - r))
     L.mean().backward()
