@@ -84,8 +84,8 @@ void lmhead_logprob_backward(real *dx, real *dw, const real *dlogp, const real *
 
 /* Groups of rows whose dlogp is known only once their own log-probs are: a preference
  * pair's gradient needs the pair's summed log-probs. Group g is positions [bounds[g],
- * bounds[g + 1]), in order; grad(ctx, g) is called once logp over the group is final and
- * must fill dlogp over it. */
+ * bounds[g + 1]), in order, and the groups cover all N rows; grad(ctx, g) is called once
+ * logp over the group is final and must fill dlogp over it. */
 typedef struct {
     const int *bounds;
     int n;

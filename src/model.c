@@ -361,9 +361,10 @@ void model_forward(Model *m, int keep) {
 void model_forward_fused(Model *m, const LmGroups *groups) {
     if (!m->shape.train) die("internal: a fused forward needs a training plan");
     int N = m->batch.B * m->batch.T;
+    if (groups && (groups->n < 1 || groups->bounds[0] != 0 || groups->bounds[groups->n] != N))
+        die("internal: LM head groups must cover the batch");
     for (int g = 0; groups && g < groups->n; g++)
-        if (groups->bounds[g] < 0 || groups->bounds[g] > groups->bounds[g + 1] || groups->bounds[g + 1] > N)
-            die("internal: LM head groups out of order or outside the batch");
+        if (groups->bounds[g] > groups->bounds[g + 1]) die("internal: LM head groups out of order");
     Weights W = {m->params, NULL};
     forward(m, 1, &W, 1, groups);
 }
