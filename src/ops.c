@@ -457,7 +457,7 @@ void residual_forward(real *out, const real *a, const real *b, size_t n) {
 typedef struct {
     real *z;            /* the logits tile, count x vc, becomes its gradient in place */
     real *xg, *dxg;     /* the tile's rows of x, and their gradient, count x E each */
-    real *mx, *sum, *zt; /* per row: running max, running sum of exp(z - mx), target logit */
+    real *mx, *sum, *zt; /* per row: max logit, sum of exp(z - mx), the target's logit */
 } LmTile;
 
 static LmTile lm_tile(real *chunk, int E) {
@@ -624,6 +624,7 @@ void lmhead_logprob_fused(real *logp, real *lse, real *dx, real *dw, const real 
     for (int n = 0; n < N; n++) logp[n] = lse[n] = 0;
     LmTile t = lm_tile(chunk, E);
     int rows[LMHEAD_ROWS], next = 0, count;
+    if (tile_rows > LMHEAD_ROWS) tile_rows = LMHEAD_ROWS; /* the gathered rows' room */
     if (!groups) {
         while ((count = next_target_rows(targets, N, &next, rows, tile_rows, t.xg, x, E)) > 0) {
             tile_forward(&t, logp, lse, w, NULL, rows, count, targets, E, V);
