@@ -103,6 +103,7 @@ void loader_free(DataLoader *l);
 int loader_seq_len(const DataLoader *l, int seq_len);
 /* Per span of the last batch: summed log-prob of its scored tokens and their count. */
 void batch_span_sums(const DataLoader *l, const Batch *b, double *logp_sum, int *n_tokens);
+/* The same for one span. */
 double span_logp_sum(const Batch *b, const BatchSpan *sp, int *n_tokens);
 /* A preference batch holds pair p as sequences 2p (chosen) and 2p + 1 (rejected): pair p is
  * positions [bounds[p], bounds[p + 1]). Returns the number of pairs. */
