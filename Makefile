@@ -40,17 +40,21 @@ build/optim_check: tests/optim_check.c build/libtrainer.a
 # The gemm test once per micro-kernel, each build pinned to its instruction set (not
 # -march=native, which would test whichever one this machine picks twice): AVX-512,
 # AVX2+FMA, and portable C (no SIMD target).
-build/test_gemm_avx512: tests/test_gemm.c src/gemm.c src/common.c include/gemm.h | build
-	$(CC) $(CPPFLAGS) -O3 -march=x86-64-v4 -fopenmp -std=c11 -o $@ tests/test_gemm.c src/gemm.c src/common.c $(LDLIBS)
+# (gemm.c packs typed weights through the dequantizers: quant.c, gguf.c's type table, dtype.c.)
+GEMM_SRC = src/gemm.c src/quant.c src/gguf.c src/dtype.c src/common.c
+GEMM_DEP = $(GEMM_SRC) include/gemm.h include/quant.h include/gguf.h
 
-build/test_gemm_avx2: tests/test_gemm.c src/gemm.c src/common.c include/gemm.h | build
-	$(CC) $(CPPFLAGS) -O3 -march=haswell -fopenmp -std=c11 -o $@ tests/test_gemm.c src/gemm.c src/common.c $(LDLIBS)
+build/test_gemm_avx512: tests/test_gemm.c $(GEMM_DEP) | build
+	$(CC) $(CPPFLAGS) -O3 -march=x86-64-v4 -fopenmp -std=c11 -o $@ tests/test_gemm.c $(GEMM_SRC) $(LDLIBS)
 
-build/test_gemm_portable: tests/test_gemm.c src/gemm.c src/common.c include/gemm.h | build
-	$(CC) $(CPPFLAGS) -O3 -march=x86-64 -fopenmp -std=c11 -o $@ tests/test_gemm.c src/gemm.c src/common.c $(LDLIBS)
+build/test_gemm_avx2: tests/test_gemm.c $(GEMM_DEP) | build
+	$(CC) $(CPPFLAGS) -O3 -march=haswell -fopenmp -std=c11 -o $@ tests/test_gemm.c $(GEMM_SRC) $(LDLIBS)
 
-build/bench_gemm: tests/bench_gemm.c src/gemm.c src/common.c include/gemm.h | build
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ tests/bench_gemm.c src/gemm.c src/common.c $(LDLIBS)
+build/test_gemm_portable: tests/test_gemm.c $(GEMM_DEP) | build
+	$(CC) $(CPPFLAGS) -O3 -march=x86-64 -fopenmp -std=c11 -o $@ tests/test_gemm.c $(GEMM_SRC) $(LDLIBS)
+
+build/bench_gemm: tests/bench_gemm.c $(GEMM_DEP) | build
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ tests/bench_gemm.c $(GEMM_SRC) $(LDLIBS)
 
 build/test_losses: tests/test_losses.c src/loss.c include/loss.h | build
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ tests/test_losses.c src/loss.c -lm

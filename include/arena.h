@@ -9,11 +9,12 @@
 #include <stdio.h>
 
 typedef enum {
-    REGION_PARAMS,      /* policy parameters, fp32 */
+    REGION_PARAMS,      /* the fp32 parameters: the policy's weights, or its LoRA adapter */
     REGION_GRADS,       /* their gradients */
     REGION_ADAM_M,      /* AdamW first moments */
     REGION_ADAM_V,      /* AdamW second moments */
-    REGION_REF_PARAMS,  /* the frozen reference model's parameters (fp32 or bf16) */
+    REGION_BASE,        /* a frozen base in its stored types (LoRA, eval, generate, convert) */
+    REGION_REF_PARAMS,  /* the frozen reference: a copy of the weights (fp32 or bf16), or its adapter */
     REGION_ACTIVATIONS, /* what the forward keeps for the backward */
     REGION_SCRATCH,     /* backward temporaries; the reference / inference forward reuses it */
     REGION_BATCH,       /* token ids, targets, positions, per-token log-probs, RoPE tables */
@@ -25,6 +26,7 @@ extern const char *const region_names[REGION_COUNT];
 typedef struct {
     size_t bytes[REGION_COUNT];
     size_t total;
+    char detail[REGION_COUNT][160]; /* what a region holds, printed beside it ("" for nothing to say) */
 } ArenaPlan;
 
 typedef struct {

@@ -38,6 +38,14 @@ typedef struct {
     const char *chat_template; /* chatml | llama3 (default: from the tokenizer's special tokens) */
     int packing;               /* SFT: several rows per sequence */
     int skip_bad_rows;         /* count malformed JSONL lines instead of stopping */
+    int lora_r;                /* LoRA rank (0: full fine-tuning) */
+    double lora_alpha;         /* 0: 2 * lora_r */
+    double lora_dropout;
+    const char *lora_targets;  /* NULL: all-linear */
+    int use_rslora;
+    const char *adapter;       /* a PEFT adapter directory */
+    const char *base_dtype;    /* stored | f32 | bf16 | f16 | q8_0 (| planning-only block types) */
+    int merge;                 /* convert: merge the adapter into the weights */
     const char *text;          /* --stage tokenize: text to encode */
     const char *text_file;     /* --stage tokenize: JSONL of strings */
     cJSON *model_config;       /* "model_config" from the --config file, if any */

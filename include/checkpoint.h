@@ -1,5 +1,7 @@
 /* checkpoint.h: a training run's checkpoints, OUT/checkpoint-<step>/:
- *   config.json, model.safetensors (+ tokenizer files)  a Hugging Face model, loadable as is
+ *   config.json, model.safetensors (+ tokenizer files)  a Hugging Face model, loadable as is;
+ *                           with LoRA instead adapter_config.json + adapter_model.safetensors,
+ *                           PEFT's adapter directory (base_model_name_or_path = the run's base)
  *   optimizer.safetensors   AdamW moments ("exp_avg.<name>", "exp_avg_sq.<name>"), and the fp32
  *                           master weights ("master.<name>") when the model was saved in 16 bits
  *   trainer_state.json      step, data position (epoch, cursor), the run's flags, its reference
@@ -20,11 +22,12 @@ typedef struct {
 /* tok_src: where the tokenizer files come from (a model directory or GGUF), or NULL for
  * tok_dir, a directory holding tokenizer.json and tokenizer_config.json. */
 void checkpoint_save(const char *run_dir, const Model *m, const TrainerState *st, const ModelFiles *tok_src,
-                     const char *tok_dir, StDtype dtype, uint64_t max_shard);
+                     const char *tok_dir, StDtype dtype, uint64_t max_shard, const char *base_model);
 /* A checkpoint directory itself, or the newest checkpoint in a run directory; NULL if none. */
 char *checkpoint_find(const char *path);
 void checkpoint_read_state(const char *ckpt, TrainerState *st);
-/* Parameters (fp32, from the master copy when the model was saved in 16 bits) and moments. */
+/* Parameters (fp32, from the master copy when the model or adapter was saved in 16 bits) and
+ * moments. */
 void checkpoint_load_weights(const char *ckpt, Model *m);
 void checkpoint_keep_last(const char *run_dir, int keep);
 /* Leftovers of a write that was killed midway. */

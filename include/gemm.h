@@ -12,10 +12,13 @@
 
 void sgemm(int M, int N, int K, const float *A, long a_rs, long a_cs, const float *B, long b_rs, long b_cs, float *C,
            long ldc, int accumulate);
-/* The same with B in bf16 (a frozen reference's weights): B is widened to fp32 as it is
- * packed, so the result equals sgemm's on the widened B exactly. */
-void sgemm_b16(int M, int N, int K, const float *A, long a_rs, long a_cs, const uint16_t *B, long b_rs, long b_cs,
-               float *C, long ldc, int accumulate);
+/* The same with B a weight matrix W stored row-major in a ggml type (gguf.h: F32, F16, BF16
+ * or quantized blocks, as a frozen base or reference keeps it): trans = 1 multiplies by W^T
+ * (W is [N, K], as x W^T), trans = 0 by W (W is [K, N], as dy W). W is widened or
+ * dequantized a panel at a time as it is packed, never whole, so the result equals sgemm's
+ * on the dequantized W bit for bit. Rows of W are whole blocks of its type. */
+void sgemm_w(int M, int N, int K, const float *A, long a_rs, long a_cs, uint32_t type, const void *W, int trans,
+             float *C, long ldc, int accumulate);
 /* Make the fixed packing buffers now (2.2 MB), before memory is measured against a plan. */
 void sgemm_reserve(void);
 /* The plain triple loop, for tests. */

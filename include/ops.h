@@ -8,17 +8,32 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gguf.h"
+
 #ifdef OPS_DOUBLE
 typedef double real;
 #else
 typedef float real;
 #endif
 
-/* Token embedding: out[n] = table[tokens[n]]. */
-void embedding_forward(real *out, const int *tokens, const real *table, int N, int E);
+/* A weight matrix as it is stored: row-major rows (the caller knows the shape), each row
+ * encoded in a ggml type (gguf.h): GGML_F32 for the weights being trained, and F16, BF16 or
+ * quantized blocks for a frozen base or reference kept as its file stores it. Products
+ * widen or dequantize it a panel at a time as they pack it (gemm.h sgemm_w), so no fp32
+ * copy of a frozen matrix ever exists. In the double build GGML_F32 means reals and is the
+ * only type. Vectors (norms, biases) are always plain reals. */
+typedef struct {
+    uint32_t type;
+    const void *data;
+} Weight;
+static inline Weight weight_f32(const real *w) { return (Weight){GGML_F32, w}; }
+
+/* Token embedding: out[n] = table[tokens[n]], the row widened or dequantized. */
+void embedding_forward(real *out, const int *tokens, Weight table, int N, int E);
 void embedding_backward(real *dtable, const real *dout, const int *tokens, int N, int E);
 
-/* RMSNorm: out = w * x / sqrt(mean(x^2) + eps); rstd[n] = 1/sqrt(...) is kept for backward. */
+/* RMSNorm: out = w * x / sqrt(mean(x^2) + eps); rstd[n] = 1/sqrt(...) is kept for backward.
+ * dw may be NULL (a frozen norm). */
 void rmsnorm_forward(real *out, real *rstd, const real *x, const real *w, int N, int E, real eps);
 void rmsnorm_backward(real *dx, real *dw, const real *dout, const real *x, const real *w, const real *rstd,
                       int N, int E);
@@ -29,10 +44,26 @@ void rmsnorm_backward(real *dx, real *dw, const real *dout, const real *x, const
 void residual_rmsnorm_forward(real *h, real *out, real *rstd, const real *a, const real *b, const real *w, int N,
                               int E, real eps);
 
-/* Linear layer as nn.Linear: out[N,O] = x[N,I] W[O,I]^T (+ b[O]). dx and db may be NULL. */
-void matmul_forward(real *out, const real *x, const real *w, const real *b, int N, int I, int O);
-void matmul_backward(real *dx, real *dw, real *db, const real *dout, const real *x, const real *w, int N, int I,
-                     int O);
+/* Linear layer as nn.Linear: out[N,O] = x[N,I] W[O,I]^T (+ b[O]). dx, dw and db may be NULL:
+ * a frozen W of any type still passes its gradient on (dx += dout W), and has no dw. */
+void matmul_forward(real *out, const real *x, Weight w, const real *b, int N, int I, int O);
+void matmul_backward(real *dx, real *dw, real *db, const real *dout, const real *x, Weight w, int N, int I, int O);
+
+/* LoRA's branch beside a linear layer (PEFT, FORMATS.md 9.1): out[N,O] += s * (x A^T) B^T with
+ * A [r, I] and B [O, r]; x is the layer's input after LoRA dropout. h[N, r] keeps s * x A^T
+ * for the backward. The backward adds into dA and dB, and into dx (which may be NULL) the
+ * branch's share of the input gradient; g is room for N x r reals. */
+void lora_forward(real *out, real *h, const real *x, const real *A, const real *B, real s, int N, int I, int O,
+                  int r);
+void lora_backward(real *dx, real *dA, real *dB, real *g, const real *dout, const real *x, const real *h,
+                   const real *A, const real *B, real s, int N, int I, int O, int r);
+
+/* Inverted dropout with a mask that is a pure function of (key, row, column): each element is
+ * kept with probability 1 - p and then scaled by 1 / (1 - p), as torch.nn.Dropout. So a mask
+ * need never be stored: the backward (and a resumed run) makes the same one again from the
+ * same key. The forward writes out = mask * x; the backward ADDS mask * dout into dx. */
+void dropout_forward(real *out, const real *x, int N, int I, real p, uint64_t key);
+void dropout_backward(real *dx, const real *dout, int N, int I, real p, uint64_t key);
 
 /* RoPE, rotate_half convention, in place on x[N, H*D]. cos/sin tables are [pos][D/2]. The
  * backward applies the transposed rotation in place. */
@@ -77,10 +108,11 @@ void residual_forward(real *out, const real *a, const real *b, size_t n);
 #define LMHEAD_ROWS 1024
 #define LMHEAD_CHUNK_REALS(E, V, tile_rows) \
     ((size_t)LMHEAD_ROWS * (2 * (size_t)(E) + 3) + (size_t)(tile_rows) * (size_t)(V))
-void lmhead_logprob_forward(real *logp, real *lse, const real *x, const real *w, const int *targets, int N, int E,
-                            int V, real *chunk);
-void lmhead_logprob_backward(real *dx, real *dw, const real *dlogp, const real *x, const real *w,
-                             const int *targets, const real *lse, int N, int E, int V, real *chunk);
+void lmhead_logprob_forward(real *logp, real *lse, const real *x, Weight w, const int *targets, int N, int E, int V,
+                            real *chunk);
+/* dw may be NULL: a frozen head still passes its gradient into dx. */
+void lmhead_logprob_backward(real *dx, real *dw, const real *dlogp, const real *x, Weight w, const int *targets,
+                             const real *lse, int N, int E, int V, real *chunk);
 
 /* Groups of rows whose dlogp is known only once their own log-probs are: a preference
  * pair's gradient needs the pair's summed log-probs. Group g is positions [bounds[g],
@@ -100,14 +132,6 @@ typedef struct {
  *  - otherwise whole groups share a tile, as many as fit; their grad callbacks run between
  *    the tile's forward and backward. A group with more scored rows than tile_rows runs the
  *    forward over its rows, its callback, then the backward (recomputing its logits). */
-void lmhead_logprob_fused(real *logp, real *lse, real *dx, real *dw, const real *dlogp, const real *x, const real *w,
+void lmhead_logprob_fused(real *logp, real *lse, real *dx, real *dw, const real *dlogp, const real *x, Weight w,
                           const int *targets, int N, int E, int V, int tile_rows, real *chunk,
                           const LmGroups *groups);
-
-/* Forward-only variants reading bf16 weights (the frozen reference kept in bf16 with
- * --ref-dtype bf16); activations and accumulation stay in `real`. */
-void embedding_forward_w16(real *out, const int *tokens, const uint16_t *table, int N, int E);
-void rmsnorm_forward_w16(real *out, real *rstd, const real *x, const uint16_t *w, int N, int E, real eps);
-void matmul_forward_w16(real *out, const real *x, const uint16_t *w, const uint16_t *b, int N, int I, int O);
-void lmhead_logprob_forward_w16(real *logp, real *lse, const real *x, const uint16_t *w, const int *targets, int N,
-                                int E, int V, real *chunk);

@@ -40,13 +40,22 @@ const char *st_file_of(const StSet *s, const StTensor *t);
 size_t st_dtype_size(StDtype d);
 /* Reads the tensor as fp32 into dst (numel floats), converting F16 / BF16. */
 void st_read_f32(const StSet *s, const StTensor *t, float *dst);
+/* The same for elements [first, first + count) of it. */
+void st_read_f32_at(const StSet *s, const StTensor *t, uint64_t first, uint64_t count, float *dst);
+/* Its bytes as they are stored. */
+void st_read_raw(const StSet *s, const StTensor *t, void *dst);
 
-/* Writing: tensors are given as fp32 and stored as F32, F16 or BF16. */
+/* Writing: tensors are given as fp32 and stored as F32, F16 or BF16: from memory (data), or,
+ * when data is NULL, made a few rows at a time by rows(ctx, row0, n, dst), a row being the
+ * last dimension (a vector is one row): a frozen model's tensors are dequantized that way
+ * as they are written, never whole. */
 typedef struct {
     const char *name;
     int ndim;
     int64_t shape[4];
     const float *data;
+    void (*rows)(const void *ctx, int64_t row0, int64_t n, float *dst);
+    const void *ctx;
 } StWriteTensor;
 
 /* One file, written atomically. */

@@ -9,7 +9,7 @@
 #include "common.h"
 
 const char *const region_names[REGION_COUNT] = {
-    "params", "grads", "adam_m", "adam_v", "ref_params", "activations", "scratch", "batch",
+    "params", "grads", "adam_m", "adam_v", "base", "ref_params", "activations", "scratch", "batch",
 };
 
 static size_t align_up(size_t x, size_t a) { return (x + a - 1) / a * a; }
@@ -62,6 +62,7 @@ char *arena_region(const Arena *a, RegionId r) { return a->base + a->offset[r]; 
 void arena_plan_print(const ArenaPlan *p, FILE *f) {
     fprintf(f, "arena plan:\n");
     for (int r = 0; r < REGION_COUNT; r++)
-        fprintf(f, "  %-12s %16zu bytes  %12s\n", region_names[r], p->bytes[r], fmt_bytes((double)p->bytes[r]));
+        fprintf(f, "  %-12s %16zu bytes  %12s%s%s\n", region_names[r], p->bytes[r], fmt_bytes((double)p->bytes[r]),
+                p->detail[r][0] ? "  " : "", p->detail[r]);
     fprintf(f, "  %-12s %16zu bytes  %12s\n", "total", p->total, fmt_bytes((double)p->total));
 }

@@ -79,6 +79,24 @@ static const Flag flags[] = {
     F("packing", T_BOOL, packing, "0", "SFT: pack several conversations into each --seq-len sequence (positions and "
                                        "attention restart at each boundary)"),
     F("skip-bad-rows", T_BOOL, skip_bad_rows, "0", "skip and count malformed JSONL lines instead of stopping"),
+    F("lora-r", T_INT, lora_r, "0", "LoRA rank: train an adapter (PEFT's LoRA) on the frozen base instead of every "
+                                   "weight; 0 = full fine-tuning"),
+    F("lora-alpha", T_DBL, lora_alpha, "0", "LoRA alpha: the adapter's scale is alpha / r (0 = 2r, the common recipe)"),
+    F("lora-dropout", T_DBL, lora_dropout, "0", "dropout on the adapted layers' inputs in training forwards (masks "
+                                                "drawn from --seed and the step: resumed runs draw the same)"),
+    F("lora-targets", T_STR, lora_targets, NULL, "layers to adapt: a comma list of q, k, v, o, gate, up, down, or "
+                                                 "all-linear (all seven, PEFT's; the LM head is never adapted) "
+                                                 "[all-linear]"),
+    F("use-rslora", T_BOOL, use_rslora, "0", "rank-stabilised LoRA: scale alpha / sqrt(r)"),
+    F("adapter", T_STR, adapter, NULL, "a LoRA adapter directory (PEFT's adapter_config.json + "
+                                       "adapter_model.safetensors) on --model: applied by eval, generate and convert; "
+                                       "pref trains a copy of it and keeps it, frozen, as the reference"),
+    F("base-dtype", T_STR, base_dtype, "stored", "a frozen base (LoRA, eval, generate, convert) in memory: stored (as "
+                                                 "--model has it: F32, F16, BF16 or GGUF blocks), f32, bf16, f16 or "
+                                                 "q8_0; --dry-run without weights also plans q4_0, q4_k, q5_k, q6_k "
+                                                 "and q4_k_m (llama.cpp's mix)"),
+    F("merge", T_BOOL, merge, "0", "convert --adapter: write the merged model W + s B A (--out and/or --export-gguf); "
+                                   "without it --export-gguf writes the adapter as a llama.cpp LoRA GGUF"),
     F("text", T_STR, text, NULL, "tokenize: encode this text as tokenizer(text, add_special_tokens=False) does"),
     F("text-file", T_STR, text_file, NULL, "tokenize: a file of JSON strings, one per line; one output line each"),
 };
@@ -232,6 +250,8 @@ void options_validate(Options *o) {
     if (!(o->beta > 0)) die("--beta must be positive");
     if (o->label_smoothing < 0 || o->label_smoothing >= 0.5) die("--label-smoothing must be in [0, 0.5)");
     if (o->temperature < 0 || !(o->top_p > 0 && o->top_p <= 1)) die("--temperature must be >= 0 and --top-p in (0, 1]");
+    if (o->lora_alpha < 0) die("--lora-alpha must be positive (or 0 for 2 x --lora-r)");
+    if (o->lora_dropout < 0 || o->lora_dropout >= 1) die("--lora-dropout must be in [0, 1)");
 }
 
 void options_print_help(FILE *f) {

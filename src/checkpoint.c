@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "adapter.h"
 #include "common.h"
 
 /* Every parameter tensor of m, from a parameter-shaped array, named prefix + HF name. */
@@ -15,13 +16,13 @@ static int param_tensors(const Model *m, float *base, const char *prefix, StWrit
     int n = 0;
     for (int k = 0; k < P_KINDS; k++) {
         const ParamInfo *p = &m->info[k];
-        if (!p->present) continue;
+        if (!p->present || p->frozen) continue;
         for (int l = 0; l < (p->per_layer ? m->cfg.n_layers : 1); l++) {
             char name[160];
             param_name((ParamKind)k, l, name, sizeof name);
             names[n] = xsprintf("%s%s", prefix, name);
             t[n] = (StWriteTensor){names[n], p->ndim, {(int64_t)p->rows, (int64_t)p->cols},
-                                   param_ptr(m, base, (ParamKind)k, l)};
+                                   param_ptr(m, base, (ParamKind)k, l), NULL, NULL};
             n++;
         }
     }
@@ -31,7 +32,7 @@ static int param_tensors(const Model *m, float *base, const char *prefix, StWrit
 static void read_param_tensors(const Model *m, const StSet *s, const char *prefix, float *base, const char *where) {
     for (int k = 0; k < P_KINDS; k++) {
         const ParamInfo *p = &m->info[k];
-        if (!p->present) continue;
+        if (!p->present || p->frozen) continue;
         for (int l = 0; l < (p->per_layer ? m->cfg.n_layers : 1); l++) {
             char name[200], hf[160];
             param_name((ParamKind)k, l, hf, sizeof hf);
@@ -80,7 +81,7 @@ static void write_state(const TrainerState *st, const char *path) {
 }
 
 void checkpoint_save(const char *run_dir, const Model *m, const TrainerState *st, const ModelFiles *tok_src,
-                     const char *tok_dir, StDtype dtype, uint64_t max_shard) {
+                     const char *tok_dir, StDtype dtype, uint64_t max_shard, const char *base_model) {
     make_dir(run_dir);
     char *name = xsprintf("checkpoint-%d", st->step);
     char *final = path_join(run_dir, name);
@@ -88,7 +89,8 @@ void checkpoint_save(const char *run_dir, const Model *m, const TrainerState *st
     char *tmp = path_join(run_dir, tmp_name);
     remove_tree(tmp);
     make_dir(tmp);
-    model_save_hf(m, tmp, dtype, max_shard);
+    if (m->shape.lora.r > 0) adapter_save(tmp, m, base_model, dtype); /* PEFT's adapter directory */
+    else model_save_hf(m, tmp, dtype, max_shard, 0);
     if (tok_src) model_save_tokenizer_hf(tok_src, &m->cfg, tmp);
     else if (tok_dir) {
         static const char *const files[] = {"tokenizer.json", "tokenizer_config.json"};
@@ -161,8 +163,17 @@ void checkpoint_load_weights(const char *ckpt, Model *m) {
     char *opt = path_join(ckpt, "optimizer.safetensors");
     StSet s;
     st_open(&s, opt);
-    if (st_find(&s, "master.model.embed_tokens.weight")) {
+    char first[200] = "master.";
+    for (int k = 0; k < P_KINDS; k++) /* the first trained tensor tells whether there is a master copy */
+        if (m->info[k].present && !m->info[k].frozen) {
+            param_name((ParamKind)k, 0, first + 7, sizeof first - 7);
+            break;
+        }
+    if (st_find(&s, first)) {
         read_param_tensors(m, &s, "master.", m->params, opt);
+    } else if (m->shape.lora.r > 0) { /* the adapter itself was saved in fp32 */
+        if (!adapter_dir_is(ckpt)) die("%s: not a LoRA checkpoint (no adapter_config.json), but the run trains an adapter", ckpt);
+        adapter_load(ckpt, m, m->params);
     } else { /* the model itself was saved in fp32 */
         ModelFiles f;
         model_files_open(&f, ckpt);

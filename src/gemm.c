@@ -9,7 +9,8 @@
 #include <string.h>
 
 #include "common.h"
-#include "dtype.h"
+#include "gguf.h"
+#include "quant.h"
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -215,32 +216,48 @@ static void pack_b(float *dst, const float *B, long rs, long cs, int j0, int N, 
     }
 }
 
-/* The same panel from a bf16 B (weights kept in bf16): widening is exact, so the product
- * equals sgemm's on the widened matrix bit for bit. */
-static void pack_b16(float *dst, const uint16_t *B, long rs, long cs, int j0, int N, int p0, int kc) {
+/* Panels of a weight matrix W stored in a ggml type (gemm.h's sgemm_w): each panel is
+ * dequantized into fp32 first, then packed by the fp32 code above, so the panel equals the
+ * one packed from the dequantized matrix, value for value, and so does every product. */
+typedef struct {
+    uint32_t type;
+    const uint8_t *w;
+    size_t row_bytes;   /* bytes of one row of W */
+    int block, bytes;   /* elements and bytes of one block of the type */
+    int trans;          /* 1: B(k, j) = W[j][k] (x W^T); 0: B(k, j) = W[k][j] (dy W) */
+} TypedB;
+
+/* Elements [i0, i0 + n) of row r of W into fp32 (i0 and n whole blocks). */
+static inline void typed_row(const TypedB *t, long r, long i0, int n, float *dst) {
+    dequantize_row(t->type, t->w + (size_t)r * t->row_bytes + (size_t)(i0 / t->block) * (size_t)t->bytes, dst, n);
+}
+
+/* B = W^T: panel columns are rows of W; dequantize the panel's rows over [p0, p0 + kc) and
+ * pack them as the transposed fp32 matrix they now are. */
+static void pack_b_typed_trans(float *dst, const TypedB *t, int j0, int N, int p0, int kc) {
+    float rows[NR * KC] __attribute__((aligned(64)));
     int cols = N - j0 < NR ? N - j0 : NR;
-    if (cs == 1) {
-        for (int k = 0; k < kc; k++, dst += NR) {
-            const uint16_t *src = B + (long)(p0 + k) * rs + j0;
-            int j = 0;
-            for (; j < cols; j++) dst[j] = bf16_to_f32(src[j]);
-            for (; j < NR; j++) dst[j] = 0;
-        }
-        return;
-    }
-    for (int j = 0; j < NR; j++) {
-        const uint16_t *src = B + (long)(j0 + j) * cs + (long)p0 * rs;
-        if (j < cols)
-            for (int k = 0; k < kc; k++) dst[(size_t)k * NR + j] = bf16_to_f32(src[(long)k * rs]);
-        else
-            for (int k = 0; k < kc; k++) dst[(size_t)k * NR + j] = 0;
+    for (int j = 0; j < cols; j++) typed_row(t, j0 + j, p0, kc, rows + (size_t)j * KC);
+    pack_b(dst, rows, 1, KC, 0, cols, 0, kc);
+}
+
+/* B = W: row k of the block is row p0 + k of W over columns [j0, j0 + nc): dequantize it
+ * once and hand NR-wide pieces to every panel. */
+static void pack_b_typed_row(float *dst, const TypedB *t, int k, int kc, int j0, int nc, int p0) {
+    float row[NC] __attribute__((aligned(64)));
+    typed_row(t, p0 + k, j0, nc, row);
+    for (int jp = 0; jp * NR < nc; jp++) {
+        float *d = dst + (size_t)jp * NR * kc + (size_t)k * NR;
+        int cols = nc - jp * NR < NR ? nc - jp * NR : NR;
+        memcpy(d, row + (size_t)jp * NR, sizeof(float) * (size_t)cols);
+        for (int j = cols; j < NR; j++) d[j] = 0;
     }
 }
 
 /* ---------------------------------------------------------------- the loop nest */
 
-/* B is read from B32 (fp32) or, when that is NULL, from B16 (bf16). */
-static void gemm(int M, int N, int K, const float *A, long a_rs, long a_cs, const float *B32, const uint16_t *B16,
+/* B is read from B32 (fp32, through b_rs and b_cs) or, when that is NULL, from the typed W. */
+static void gemm(int M, int N, int K, const float *A, long a_rs, long a_cs, const float *B32, const TypedB *W,
                  long b_rs, long b_cs, float *C, long ldc, int accumulate) {
     if (M <= 0 || N <= 0) return;
     if (K <= 0) {
@@ -254,10 +271,15 @@ static void gemm(int M, int N, int K, const float *A, long a_rs, long a_cs, cons
         int kc = K - p0 < KC ? K - p0 : KC, acc = accumulate || p0 > 0;
         for (int j0 = 0; j0 < N; j0 += NC) {
             int nc = N - j0 < NC ? N - j0 : NC, np = (nc + NR - 1) / NR;
+            if (B32 || W->trans) {
 #pragma omp parallel for schedule(static)
-            for (int jp = 0; jp < np; jp++) {
-                if (B32) pack_b(Bp + (size_t)jp * NR * kc, B32, b_rs, b_cs, j0 + jp * NR, N, p0, kc);
-                else pack_b16(Bp + (size_t)jp * NR * kc, B16, b_rs, b_cs, j0 + jp * NR, N, p0, kc);
+                for (int jp = 0; jp < np; jp++) {
+                    if (B32) pack_b(Bp + (size_t)jp * NR * kc, B32, b_rs, b_cs, j0 + jp * NR, N, p0, kc);
+                    else pack_b_typed_trans(Bp + (size_t)jp * NR * kc, W, j0 + jp * NR, N, p0, kc);
+                }
+            } else { /* rows of a typed W: one dequantization per row of the block */
+#pragma omp parallel for schedule(static)
+                for (int k = 0; k < kc; k++) pack_b_typed_row(Bp, W, k, kc, j0, nc, p0);
             }
             for (int i0 = 0; i0 < M; i0 += MC) {
                 int mc = M - i0 < MC ? M - i0 : MC, mp = (mc + MR - 1) / MR;
@@ -291,9 +313,18 @@ void sgemm(int M, int N, int K, const float *A, long a_rs, long a_cs, const floa
     gemm(M, N, K, A, a_rs, a_cs, B, NULL, b_rs, b_cs, C, ldc, accumulate);
 }
 
-void sgemm_b16(int M, int N, int K, const float *A, long a_rs, long a_cs, const uint16_t *B, long b_rs, long b_cs,
-               float *C, long ldc, int accumulate) {
-    gemm(M, N, K, A, a_rs, a_cs, NULL, B, b_rs, b_cs, C, ldc, accumulate);
+void sgemm_w(int M, int N, int K, const float *A, long a_rs, long a_cs, uint32_t type, const void *W, int trans,
+             float *C, long ldc, int accumulate) {
+    if (type == GGML_F32) { /* fp32 weights are an fp32 matrix: read through strides */
+        if (trans) gemm(M, N, K, A, a_rs, a_cs, W, NULL, 1, K, C, ldc, accumulate);
+        else gemm(M, N, K, A, a_rs, a_cs, W, NULL, N, 1, C, ldc, accumulate);
+        return;
+    }
+    const GgmlTypeInfo *ti = ggml_type_info(type);
+    int row_len = trans ? K : N;
+    if (!ti->readable || row_len % ti->block) die("internal: sgemm_w on type %u rows of %d", type, row_len);
+    TypedB t = {type, W, (size_t)(row_len / ti->block) * (size_t)ti->bytes, ti->block, ti->bytes, trans};
+    gemm(M, N, K, A, a_rs, a_cs, NULL, &t, 0, 0, C, ldc, accumulate);
 }
 
 void sgemm_reference(int M, int N, int K, const float *A, long a_rs, long a_cs, const float *B, long b_rs, long b_cs,

@@ -21,7 +21,7 @@ static void shape_str(char *buf, size_t size, int ndim, const int64_t *shape) {
 static int names_a_param(const ParamInfo info[P_KINDS], int n_layers, const char *name,
                          void (*name_of)(ParamKind, int, char *, size_t)) {
     char buf[160];
-    for (int k = 0; k < P_KINDS; k++) {
+    for (int k = 0; k < P_BASE_KINDS; k++) {
         if (!info[k].present) continue;
         for (int l = 0; l < (info[k].per_layer ? n_layers : 1); l++) {
             name_of((ParamKind)k, l, buf, sizeof buf);
@@ -40,7 +40,7 @@ static int ignorable(const char *name) {
  * checked from the headers alone, before anything is allocated or read. */
 static void check_safetensors(const StSet *s, const ModelConfig *c, const char *path) {
     ParamInfo info[P_KINDS];
-    param_layout(c, info);
+    param_layout(c, NULL, 0, info);
     int L = c->n_layers;
     char name[160];
     for (int k = 0; k < P_KINDS; k++) {
@@ -77,35 +77,72 @@ static void check_safetensors(const StSet *s, const ModelConfig *c, const char *
     }
 }
 
-static void read_safetensors(const StSet *s, Model *m) {
+/* ggml's name for a safetensors float type (check_safetensors admits only these three). */
+static uint32_t st_ggml_type(StDtype d) { return d == ST_BF16 ? GGML_BF16 : d == ST_F16 ? GGML_F16 : GGML_F32; }
+
+/* Tensor t into dst, a tensor of `rows` x `cols` stored in dst_type: bytes as they are when
+ * the types agree, else through fp32 a row at a time (fp32 itself needs no staging). */
+static void st_load_tensor(const StSet *s, const StTensor *t, uint32_t dst_type, void *dst, size_t rows, size_t cols) {
+    uint32_t src_type = st_ggml_type(t->dtype);
+    if (dst_type == src_type) {
+        st_read_raw(s, t, dst);
+        return;
+    }
+    if (dst_type == GGML_F32) {
+        st_read_f32(s, t, dst);
+        return;
+    }
+    size_t row_bytes = ggml_nbytes(dst_type, (int64_t[]){(int64_t)cols}, 1);
+    float *row = xmalloc(sizeof(float) * cols);
+    for (size_t r = 0; r < rows; r++) {
+        st_read_f32_at(s, t, (uint64_t)(r * cols), (uint64_t)cols, row);
+        quantize_row(dst_type, row, (char *)dst + r * row_bytes, (int64_t)cols);
+    }
+    free(row);
+}
+
+static void read_safetensors(const StSet *s, Model *m, const Weight *views) {
     char name[160];
-    for (int k = 0; k < P_KINDS; k++) {
+    for (int k = 0; k < P_BASE_KINDS; k++) {
         const ParamInfo *p = &m->info[k];
         if (!p->present) continue;
         for (int l = 0; l < (p->per_layer ? m->cfg.n_layers : 1); l++) {
             param_name((ParamKind)k, l, name, sizeof name);
-            st_read_f32(s, st_find(s, name), param_ptr(m, m->params, (ParamKind)k, l));
+            Weight w = views[(size_t)k * m->cfg.n_layers + l];
+            st_load_tensor(s, st_find(s, name), w.type, (void *)w.data, p->ndim == 2 ? p->rows : 1,
+                           p->ndim == 2 ? p->cols : p->rows);
         }
     }
 }
 
-void model_save_hf(const Model *m, const char *dir, StDtype dtype, uint64_t max_shard_bytes) {
+/* One tensor of a model being written: model_tensor_rows as StWriteTensor's row source. */
+typedef struct {
+    const Model *m;
+    ParamKind kind;
+    int layer, merge;
+} TensorSource;
+
+static void tensor_source_rows(const void *ctx, int64_t row0, int64_t n, float *dst) {
+    const TensorSource *t = ctx;
+    model_tensor_rows(t->m, t->kind, t->layer, (size_t)row0, (size_t)n, dst, t->merge);
+}
+
+void model_save_hf(const Model *m, const char *dir, StDtype dtype, uint64_t max_shard_bytes, int merge) {
     make_dir(dir);
     int L = m->cfg.n_layers, n = 0;
-    StWriteTensor *t = xcalloc((size_t)(P_KINDS * L + 4), sizeof *t);
-    char **names = xcalloc((size_t)(P_KINDS * L + 4), sizeof *names);
-    for (int k = 0; k < P_KINDS; k++) {
+    StWriteTensor *t = xcalloc((size_t)(P_BASE_KINDS * L + 4), sizeof *t);
+    TensorSource *src = xcalloc((size_t)(P_BASE_KINDS * L + 4), sizeof *src);
+    char **names = xcalloc((size_t)(P_BASE_KINDS * L + 4), sizeof *names);
+    for (int k = 0; k < P_BASE_KINDS; k++) {
         const ParamInfo *p = &m->info[k];
         if (!p->present) continue;
         for (int l = 0; l < (p->per_layer ? L : 1); l++) {
             char name[160];
             param_name((ParamKind)k, l, name, sizeof name);
             names[n] = xstrdup(name);
-            t[n].name = names[n];
-            t[n].ndim = p->ndim;
-            t[n].shape[0] = (int64_t)p->rows;
-            t[n].shape[1] = (int64_t)p->cols;
-            t[n].data = param_ptr(m, m->params, (ParamKind)k, l);
+            src[n] = (TensorSource){m, (ParamKind)k, l, merge};
+            t[n] = (StWriteTensor){names[n], p->ndim, {(int64_t)p->rows, (int64_t)p->cols}, NULL, tensor_source_rows,
+                                   &src[n]};
             n++;
         }
     }
@@ -121,6 +158,7 @@ void model_save_hf(const Model *m, const char *dir, StDtype dtype, uint64_t max_
     for (int i = 0; i < n; i++) free(names[i]);
     free(names);
     free(t);
+    free(src);
 }
 
 /* ---------------------------------------------------------------- GGUF */
@@ -237,18 +275,20 @@ void config_from_gguf(ModelConfig *c, const Gguf *g) {
 }
 
 /* GGUF keeps Llama's Q/K rows in Meta's interleaved order: within each head of D rows,
- * gguf row 2i+j holds HF row j*D/2 + i (FORMATS.md 3.2). to_hf=1 undoes that. */
-static void permute_heads(float *w, int n_heads, int D, size_t cols, int to_hf) {
-    float *tmp = xmalloc(sizeof(float) * (size_t)D * cols);
+ * gguf row 2i+j holds HF row j*D/2 + i (FORMATS.md 3.2). */
+static size_t gguf_row_of_hf(size_t hf, int D) {
+    size_t h = hf / (size_t)D, r = hf % (size_t)D, half = (size_t)D / 2;
+    return h * (size_t)D + 2 * (r % half) + r / half;
+}
+
+/* Put rows (of row_bytes each, in any type: rows are whole blocks) back in HF order. */
+static void permute_rows_to_hf(void *w, int n_heads, int D, size_t row_bytes) {
+    char *base = w, *tmp = xmalloc(row_bytes * (size_t)D);
     for (int h = 0; h < n_heads; h++) {
-        float *head = w + (size_t)h * D * cols;
-        memcpy(tmp, head, sizeof(float) * (size_t)D * cols);
-        for (int i = 0; i < D / 2; i++)
-            for (int j = 0; j < 2; j++) {
-                size_t g = (size_t)(2 * i + j), hf = (size_t)(j * (D / 2) + i);
-                if (to_hf) memcpy(head + hf * cols, tmp + g * cols, sizeof(float) * cols);
-                else memcpy(head + g * cols, tmp + hf * cols, sizeof(float) * cols);
-            }
+        char *head = base + (size_t)h * D * row_bytes;
+        memcpy(tmp, head, row_bytes * (size_t)D);
+        for (size_t hf = 0; hf < (size_t)D; hf++)
+            memcpy(head + hf * row_bytes, tmp + gguf_row_of_hf(hf, D) * row_bytes, row_bytes);
     }
     free(tmp);
 }
@@ -259,7 +299,7 @@ static int qk_heads(const ModelConfig *c, ParamKind k) { return (k == P_WQ || k 
 /* As check_safetensors: names, shapes, readable types, nothing unexpected. */
 static void check_gguf(const Gguf *g, const ModelConfig *c) {
     ParamInfo info[P_KINDS];
-    param_layout(c, info);
+    param_layout(c, NULL, 0, info);
     int L = c->n_layers;
     char name[96];
     for (int k = 0; k < P_KINDS; k++) {
@@ -290,30 +330,48 @@ static void check_gguf(const Gguf *g, const ModelConfig *c) {
     }
 }
 
-/* Dequantize each tensor row by row from the map into the arena, then let its pages go. */
-static void read_gguf(const Gguf *g, Model *m) {
+/* Each tensor from the map into its view: block bytes copied as they are when the view keeps
+ * the file's type, else dequantized row by row (and re-encoded for a 16-bit or Q8_0 view);
+ * then its pages are let go. */
+static void read_gguf(const Gguf *g, Model *m, const Weight *views) {
     const ModelConfig *c = &m->cfg;
     char name[96];
-    for (int k = 0; k < P_KINDS; k++) {
+    for (int k = 0; k < P_BASE_KINDS; k++) {
         const ParamInfo *p = &m->info[k];
         if (!p->present) continue;
         for (int l = 0; l < (p->per_layer ? c->n_layers : 1); l++) {
             gguf_param_name((ParamKind)k, l, name, sizeof name);
             const GgufTensor *t = gguf_find_tensor(g, name);
-            float *dst = param_ptr(m, m->params, (ParamKind)k, l);
+            Weight w = views[(size_t)k * c->n_layers + l];
+            char *dst = (char *)w.data;
             const uint8_t *src = gguf_tensor_data(g, t);
             int64_t rows = p->ndim == 2 ? (int64_t)p->rows : 1, cols = t->ne[0];
-            uint64_t row_bytes = t->nbytes / (uint64_t)rows;
+            uint64_t src_row = t->nbytes / (uint64_t)rows, dst_row = ggml_nbytes(w.type, &cols, 1);
+            if (w.type == t->type) {
+                memcpy(dst, src, t->nbytes);
+            } else if (w.type == GGML_F32) {
 #pragma omp parallel for schedule(static)
-            for (int64_t r = 0; r < rows; r++) dequantize_row(t->type, src + (uint64_t)r * row_bytes, dst + r * cols, cols);
+                for (int64_t r = 0; r < rows; r++) dequantize_row(t->type, src + (uint64_t)r * src_row, (float *)(dst + r * dst_row), cols);
+            } else {
+#pragma omp parallel
+                {
+                    float *row = xmalloc(sizeof(float) * (size_t)cols);
+#pragma omp for schedule(static)
+                    for (int64_t r = 0; r < rows; r++) {
+                        dequantize_row(t->type, src + (uint64_t)r * src_row, row, cols);
+                        quantize_row(w.type, row, dst + r * dst_row, cols);
+                    }
+                    free(row);
+                }
+            }
             gguf_release(g, t); /* the mapped bytes are copied: drop them from our resident set */
-            if (c->arch == ARCH_LLAMA && is_qk((ParamKind)k))
-                permute_heads(dst, qk_heads(c, (ParamKind)k), c->head_dim, p->ndim == 2 ? p->cols : 1, 1);
+            if (c->arch == ARCH_LLAMA && is_qk((ParamKind)k)) /* vectors: rows of one value */
+                permute_rows_to_hf(dst, qk_heads(c, (ParamKind)k), c->head_dim, p->ndim == 2 ? dst_row : sizeof(float));
         }
     }
 }
 
-void model_export_gguf(const Model *m, const char *path, uint32_t type, const ModelFiles *tok_src) {
+void model_export_gguf(const Model *m, const char *path, uint32_t type, const ModelFiles *tok_src, int merge) {
     const ModelConfig *c = &m->cfg;
     const char *arch = config_arch_name(c->arch);
     if (type != GGML_F32 && type != GGML_F16 && type != GGML_BF16 && type != GGML_Q8_0)
@@ -384,7 +442,7 @@ void model_export_gguf(const Model *m, const char *path, uint32_t type, const Mo
         gguf_w_tensor(&w, "rope_freqs.weight", 1, ne, GGML_F32);
     }
     char name[96];
-    for (int k = 0; k < P_KINDS; k++) {
+    for (int k = 0; k < P_BASE_KINDS; k++) {
         const ParamInfo *p = &m->info[k];
         if (!p->present) continue;
         for (int l = 0; l < (p->per_layer ? c->n_layers : 1); l++) {
@@ -402,28 +460,36 @@ void model_export_gguf(const Model *m, const char *path, uint32_t type, const Mo
         if (fwrite(freqs, 4, (size_t)half, af.f) != (size_t)half) die("%s: write failed: %s", path, strerror(errno));
         gguf_w_pad(af.f, w.tensors[ti++].nbytes, path);
     }
-    for (int k = 0; k < P_KINDS; k++) {
+    for (int k = 0; k < P_BASE_KINDS; k++) {
         const ParamInfo *p = &m->info[k];
         if (!p->present) continue;
         for (int l = 0; l < (p->per_layer ? c->n_layers : 1); l++, ti++) {
             const GgufOutTensor *t = &w.tensors[ti];
             size_t rows = p->ndim == 2 ? p->rows : 1, cols = (size_t)t->ne[0];
-            float *src = param_ptr(m, m->params, (ParamKind)k, l), *tmp = NULL;
-            if (c->arch == ARCH_LLAMA && is_qk((ParamKind)k)) { /* back to the interleaved order */
-                tmp = xmalloc(sizeof(float) * rows * cols);
-                memcpy(tmp, src, sizeof(float) * rows * cols);
-                permute_heads(tmp, qk_heads(c, (ParamKind)k), c->head_dim, p->ndim == 2 ? p->cols : 1, 0);
-                src = tmp;
-            }
+            int qk = c->arch == ARCH_LLAMA && is_qk((ParamKind)k); /* back to the interleaved order */
             uint64_t row_bytes = t->nbytes / rows;
             uint8_t *buf = xmalloc(row_bytes);
-            for (size_t r = 0; r < rows; r++) {
-                quantize_row(t->type, src + r * cols, buf, (int64_t)cols);
+            float *row = xmalloc(sizeof(float) * cols);
+            if (p->ndim == 1 && qk) { /* a bias: its values permuted */
+                float *hf = xmalloc(sizeof(float) * cols);
+                model_tensor_rows(m, (ParamKind)k, l, 0, 1, hf, merge);
+                for (size_t i = 0; i < cols; i++) row[gguf_row_of_hf(i, c->head_dim)] = hf[i];
+                free(hf);
+                quantize_row(t->type, row, buf, (int64_t)cols);
+                if (fwrite(buf, 1, row_bytes, af.f) != row_bytes) die("%s: write failed: %s", path, strerror(errno));
+            }
+            for (size_t r = 0; r < rows && !(p->ndim == 1 && qk); r++) {
+                size_t src = r;
+                if (qk) /* gguf row r holds HF row hf with gguf_row_of_hf(hf) = r */
+                    src = (r / (size_t)c->head_dim) * (size_t)c->head_dim + (r % 2) * (size_t)(c->head_dim / 2) +
+                          (r % (size_t)c->head_dim) / 2;
+                model_tensor_rows(m, (ParamKind)k, l, src, 1, row, merge);
+                quantize_row(t->type, row, buf, (int64_t)cols);
                 if (fwrite(buf, 1, row_bytes, af.f) != row_bytes) die("%s: write failed: %s", path, strerror(errno));
             }
             gguf_w_pad(af.f, t->nbytes, path);
             free(buf);
-            free(tmp);
+            free(row);
         }
     }
     atomic_commit(&af);
@@ -488,9 +554,36 @@ void model_files_open(ModelFiles *f, const char *path) {
     check_safetensors(&f->st, &f->cfg, path);
 }
 
-void model_files_load(ModelFiles *f, Model *m) {
-    if (f->is_gguf) read_gguf(&f->gguf, m);
-    else read_safetensors(&f->st, m);
+static void load_into(ModelFiles *f, Model *m, const Weight *views) {
+    if (f->is_gguf) read_gguf(&f->gguf, m, views);
+    else read_safetensors(&f->st, m, views);
+}
+
+void model_files_load(ModelFiles *f, Model *m) { load_into(f, m, m->w); }
+
+void model_files_load_ref(ModelFiles *f, Model *m) {
+    if (m->shape.ref != REF_FP32 && m->shape.ref != REF_BF16) die("internal: no reference copy in this run's plan");
+    load_into(f, m, m->ref_w);
+}
+
+void model_files_types(const ModelFiles *f, uint32_t *types) {
+    const ModelConfig *c = &f->cfg;
+    ParamInfo info[P_KINDS];
+    param_layout(c, NULL, 0, info);
+    char name[160];
+    for (int k = 0; k < P_BASE_KINDS; k++)
+        for (int l = 0; l < c->n_layers; l++) {
+            size_t i = (size_t)k * c->n_layers + l;
+            types[i] = GGML_F32;
+            if (!info[k].present || info[k].ndim != 2 || (!info[k].per_layer && l > 0)) continue;
+            if (f->is_gguf) {
+                gguf_param_name((ParamKind)k, l, name, sizeof name);
+                types[i] = gguf_find_tensor(&f->gguf, name)->type;
+            } else {
+                param_name((ParamKind)k, l, name, sizeof name);
+                types[i] = st_ggml_type(st_find(&f->st, name)->dtype);
+            }
+        }
 }
 
 void model_files_close(ModelFiles *f) {

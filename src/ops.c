@@ -7,6 +7,10 @@
 #include <string.h>
 
 #include "dtype.h"
+#ifndef OPS_DOUBLE
+#include "gemm.h"
+#include "quant.h"
+#endif
 
 /* e^x for the float build: 2^n * p(r) with x = n ln2 + r, |r| <= ln2/2, p a degree-6
  * Taylor polynomial (relative error ~2e-7, like expf); plain arithmetic, so loops over it
@@ -40,11 +44,48 @@ static inline void axpy(real *y, real a, const real *x, int n) {
     for (int i = 0; i < n; i++) y[i] += a * x[i];
 }
 
+/* C[M,N] (+)= A[M,K] B[K,N] through strides (gemm.h): the packed sgemm in the float build,
+ * the plain loop in the double one. */
+static void mm(int M, int N, int K, const real *A, long ars, long acs, const real *B, long brs, long bcs, real *C,
+               long ldc, int accumulate) {
+#ifndef OPS_DOUBLE
+    sgemm(M, N, K, A, ars, acs, B, brs, bcs, C, ldc, accumulate);
+#else
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            real s = 0;
+            for (int k = 0; k < K; k++) s += A[(long)i * ars + (long)k * acs] * B[(long)k * brs + (long)j * bcs];
+            C[(long)i * ldc + j] = (accumulate ? C[(long)i * ldc + j] : 0) + s;
+        }
+#endif
+}
+
+/* Bytes of one row of `cols` values of a weight, and the start of its row r. */
+static inline size_t weight_row_bytes(Weight w, int cols) {
+#ifndef OPS_DOUBLE
+    const GgmlTypeInfo *t = ggml_type_info(w.type);
+    return (size_t)(cols / t->block) * (size_t)t->bytes;
+#else
+    return (size_t)cols * sizeof(real);
+#endif
+}
+static inline const void *weight_row(Weight w, size_t r, int cols) {
+    return (const char *)w.data + r * weight_row_bytes(w, cols);
+}
+
 /* ---------------------------------------------------------------- embedding */
 
-void embedding_forward(real *out, const int *tokens, const real *table, int N, int E) {
+void embedding_forward(real *out, const int *tokens, Weight table, int N, int E) {
 #pragma omp parallel for schedule(static)
-    for (int n = 0; n < N; n++) memcpy(out + (size_t)n * E, table + (size_t)tokens[n] * E, (size_t)E * sizeof(real));
+    for (int n = 0; n < N; n++) {
+        const void *row = weight_row(table, (size_t)tokens[n], E);
+#ifndef OPS_DOUBLE
+        dequantize_row(table.type, row, out + (size_t)n * E, E);
+#else
+        memcpy(out + (size_t)n * E, row, (size_t)E * sizeof(real));
+#endif
+    }
 }
 
 void embedding_backward(real *dtable, const real *dout, const int *tokens, int N, int E) {
@@ -108,6 +149,7 @@ void rmsnorm_backward(real *dx, real *dw, const real *dout, const real *x, const
         real *d = dx + (size_t)n * E;
         for (int i = 0; i < E; i++) d[i] += r * w[i] * dy[i] - xr[i] * c;
     }
+    if (!dw) return;
 #pragma omp parallel
     {
         int nt = omp_get_num_threads(), id = omp_get_thread_num();
@@ -122,24 +164,46 @@ void rmsnorm_backward(real *dx, real *dw, const real *dout, const real *x, const
 
 /* ---------------------------------------------------------------- matmul (nn.Linear) */
 
-#ifndef OPS_DOUBLE
-/* The float build multiplies through the packed, vectorized sgemm (src/gemm.c). The
- * double build keeps the plain loops below: it exists to check the backward formulas. */
-#include "gemm.h"
-
-void matmul_forward(real *out, const real *x, const real *w, const real *b, int N, int I, int O) {
-    sgemm(N, O, I, x, I, 1, w, 1, I, out, O, 0); /* out = x W^T */
-    if (b) {
+static void add_bias(real *out, const real *b, int N, int O) {
 #pragma omp parallel for schedule(static)
-        for (int n = 0; n < N; n++)
-            for (int o = 0; o < O; o++) out[(size_t)n * O + o] += b[o];
-    }
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < O; o++) out[(size_t)n * O + o] += b[o];
 }
 
-void matmul_backward(real *dx, real *dw, real *db, const real *dout, const real *x, const real *w, int N, int I,
-                     int O) {
-    if (dx) sgemm(N, I, O, dout, O, 1, w, I, 1, dx, I, 1);  /* dx += dout W */
-    sgemm(O, I, N, dout, 1, O, x, I, 1, dw, I, 1);          /* dW += dout^T x */
+#ifndef OPS_DOUBLE
+/* The float build multiplies through the packed, vectorized sgemm (src/gemm.c), which
+ * dequantizes a typed W as it packs it. The double build keeps the plain loops below: it
+ * exists to check the backward formulas. */
+void matmul_forward(real *out, const real *x, Weight w, const real *b, int N, int I, int O) {
+    sgemm_w(N, O, I, x, I, 1, w.type, w.data, 1, out, O, 0); /* out = x W^T */
+    if (b) add_bias(out, b, N, O);
+}
+
+void matmul_backward(real *dx, real *dw, real *db, const real *dout, const real *x, Weight w, int N, int I, int O) {
+    if (dx) sgemm_w(N, I, O, dout, O, 1, w.type, w.data, 0, dx, I, 1); /* dx += dout W */
+    if (dw) sgemm(O, I, N, dout, 1, O, x, I, 1, dw, I, 1);               /* dW += dout^T x */
+#else
+void matmul_forward(real *out, const real *x, Weight wt, const real *b, int N, int I, int O) {
+    const real *w = wt.data;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < O; o++) out[(size_t)n * O + o] = dot(x + (size_t)n * I, w + (size_t)o * I, I);
+    if (b) add_bias(out, b, N, O);
+}
+
+void matmul_backward(real *dx, real *dw, real *db, const real *dout, const real *x, Weight wt, int N, int I, int O) {
+    const real *w = wt.data;
+    if (dx) { /* dx[n] += sum_o dout[n,o] W[o] */
+#pragma omp parallel for schedule(static)
+        for (int n = 0; n < N; n++)
+            for (int o = 0; o < O; o++) axpy(dx + (size_t)n * I, dout[(size_t)n * O + o], w + (size_t)o * I, I);
+    }
+    if (dw) { /* dW[o] += sum_n dout[n,o] x[n] */
+#pragma omp parallel for schedule(static)
+        for (int o = 0; o < O; o++)
+            for (int n = 0; n < N; n++) axpy(dw + (size_t)o * I, dout[(size_t)n * O + o], x + (size_t)n * I, I);
+    }
+#endif
     if (db) {
 #pragma omp parallel for schedule(static)
         for (int o = 0; o < O; o++) {
@@ -149,36 +213,68 @@ void matmul_backward(real *dx, real *dw, real *db, const real *dout, const real 
         }
     }
 }
-#else
-void matmul_forward(real *out, const real *x, const real *w, const real *b, int N, int I, int O) {
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int n = 0; n < N; n++)
-        for (int o = 0; o < O; o++) {
-            real s = dot(x + (size_t)n * I, w + (size_t)o * I, I);
-            out[(size_t)n * O + o] = b ? s + b[o] : s;
-        }
+
+/* ---------------------------------------------------------------- LoRA */
+
+void lora_forward(real *out, real *h, const real *x, const real *A, const real *B, real s, int N, int I, int O,
+                  int r) {
+    mm(N, r, I, x, I, 1, A, 1, I, h, r, 0); /* h = x A^T */
+#pragma omp parallel for simd schedule(static)
+    for (size_t i = 0; i < (size_t)N * r; i++) h[i] *= s;
+    mm(N, O, r, h, r, 1, B, 1, r, out, O, 1); /* out += h B^T */
 }
 
-void matmul_backward(real *dx, real *dw, real *db, const real *dout, const real *x, const real *w, int N, int I,
-                     int O) {
-    if (dx) { /* dx[n] += sum_o dout[n,o] W[o] */
+void lora_backward(real *dx, real *dA, real *dB, real *g, const real *dout, const real *x, const real *h,
+                   const real *A, const real *B, real s, int N, int I, int O, int r) {
+    /* out = h B^T with h = s x A^T: dB += dout^T h; dh = dout B; dA += s dh^T x; dx += s dh A */
+    mm(O, r, N, dout, 1, O, h, r, 1, dB, r, 1);
+    mm(N, r, O, dout, O, 1, B, r, 1, g, r, 0);
+#pragma omp parallel for simd schedule(static)
+    for (size_t i = 0; i < (size_t)N * r; i++) g[i] *= s;
+    mm(r, I, N, g, 1, r, x, I, 1, dA, I, 1);
+    if (dx) mm(N, I, r, g, r, 1, A, I, 1, dx, I, 1);
+}
+
+/* ---------------------------------------------------------------- dropout */
+
+/* Element (n, i) is dropped when a 24-bit hash of (key, n, i) falls below p * 2^24: the row's
+ * 64-bit seed from splitmix64, then murmur3's 32-bit finalizer (a bijection) of the column. */
+static inline uint64_t mix64(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+static inline uint32_t fmix32(uint32_t x) {
+    x ^= x >> 16, x *= 0x85ebca6bu, x ^= x >> 13, x *= 0xc2b2ae35u;
+    return x ^ (x >> 16);
+}
+
+/* y[n, i] (+)= mask(n, i) * x[n, i] over the whole matrix */
+static void dropout_apply(real *y, const real *x, int N, int I, real p, uint64_t key, int accumulate) {
+    uint32_t threshold = (uint32_t)((double)p * 16777216.0 + 0.5);
+    real keep_scale = (real)(1.0 / (1.0 - (double)p));
 #pragma omp parallel for schedule(static)
-        for (int n = 0; n < N; n++)
-            for (int o = 0; o < O; o++) axpy(dx + (size_t)n * I, dout[(size_t)n * O + o], w + (size_t)o * I, I);
-    }
-    /* dW[o] += sum_n dout[n,o] x[n];  db[o] += sum_n dout[n,o] */
-#pragma omp parallel for schedule(static)
-    for (int o = 0; o < O; o++) {
-        real bsum = 0;
-        for (int n = 0; n < N; n++) {
-            real g = dout[(size_t)n * O + o];
-            bsum += g;
-            axpy(dw + (size_t)o * I, g, x + (size_t)n * I, I);
+    for (int n = 0; n < N; n++) {
+        uint64_t rk = mix64(key + 0x9e3779b97f4a7c15ull * (uint64_t)(n + 1));
+        uint32_t lo = (uint32_t)rk, hi = (uint32_t)(rk >> 32);
+        real *yr = y + (size_t)n * I;
+        const real *xr = x + (size_t)n * I;
+#pragma omp simd
+        for (int i = 0; i < I; i++) {
+            uint32_t hsh = fmix32((lo ^ ((uint32_t)i * 0x9e3779b1u)) + hi);
+            real v = (hsh >> 8) >= threshold ? keep_scale * xr[i] : 0;
+            yr[i] = accumulate ? yr[i] + v : v;
         }
-        if (db) db[o] += bsum;
     }
 }
-#endif
+
+void dropout_forward(real *out, const real *x, int N, int I, real p, uint64_t key) {
+    dropout_apply(out, x, N, I, p, key, 0);
+}
+
+void dropout_backward(real *dx, const real *dout, int N, int I, real p, uint64_t key) {
+    dropout_apply(dx, dout, N, I, p, key, 1);
+}
 
 /* ---------------------------------------------------------------- rope */
 
@@ -493,19 +589,16 @@ static int next_target_rows(const int *targets, int N, int *next, int *rows, int
     return count;
 }
 
-static inline real dot_w16(const real *a, const uint16_t *w, int n);
-
-/* z[r, v] = xg[r] . W[v0 + v] for the tile's vc columns; W in fp32 (w) or bf16 (w16). */
-static void tile_logits(const LmTile *t, const real *w, const uint16_t *w16, int count, int v0, int vc, int E) {
+/* z[r, v] = xg[r] . W[v0 + v] for the tile's vc columns, W of any stored type. */
+static void tile_logits(const LmTile *t, Weight w, int count, int v0, int vc, int E) {
+    const void *wt = weight_row(w, (size_t)v0, E);
 #ifndef OPS_DOUBLE
-    if (w16) sgemm_b16(count, vc, E, t->xg, E, 1, w16 + (size_t)v0 * E, 1, E, t->z, vc, 0);
-    else sgemm(count, vc, E, t->xg, E, 1, w + (size_t)v0 * E, 1, E, t->z, vc, 0);
+    sgemm_w(count, vc, E, t->xg, E, 1, w.type, wt, 1, t->z, vc, 0);
 #else
+    const real *wr = wt;
 #pragma omp parallel for collapse(2) schedule(static)
     for (int r = 0; r < count; r++)
-        for (int v = 0; v < vc; v++)
-            t->z[(size_t)r * vc + v] = w16 ? dot_w16(t->xg + (size_t)r * E, w16 + (size_t)(v0 + v) * E, E)
-                                           : dot(t->xg + (size_t)r * E, w + (size_t)(v0 + v) * E, E);
+        for (int v = 0; v < vc; v++) t->z[(size_t)r * vc + v] = dot(t->xg + (size_t)r * E, wr + (size_t)v * E, E);
 #endif
 }
 
@@ -536,8 +629,9 @@ static void rows_logprobs(real *logp, real *lse, const LmTile *t, const int *row
 }
 
 /* The tile's logits become their gradient, dz_v = g * ([v == y] - exp(z_v - lse)), and flow
- * into the rows' dx (dxg, started by the tile at v0 = 0) and into dW's rows [v0, v0 + vc). */
-static void tile_backward(const LmTile *t, real *dw, const real *w, const int *rows, int count, int v0, int vc,
+ * into the rows' dx (dxg, started by the tile at v0 = 0) and, unless the head is frozen (dw
+ * NULL), into dW's rows [v0, v0 + vc). */
+static void tile_backward(const LmTile *t, real *dw, Weight w, const int *rows, int count, int v0, int vc,
                           const real *dlogp, const int *targets, const real *lse, int E) {
 #pragma omp parallel for schedule(static)
     for (int r = 0; r < count; r++) {
@@ -547,19 +641,22 @@ static void tile_backward(const LmTile *t, real *dw, const real *w, const int *r
         for (int v = 0; v < vc; v++) z[v] = -g * (real)vexp(z[v] - L);
         if (y >= 0 && y < vc) z[y] += g;
     }
-    const real *wt = w + (size_t)v0 * E;
-    real *dwt = dw + (size_t)v0 * E;
+    const void *wt = weight_row(w, (size_t)v0, E);
 #ifndef OPS_DOUBLE
-    sgemm(count, E, vc, t->z, vc, 1, wt, E, 1, t->dxg, E, v0 > 0); /* dx rows (+)= dz W[v0:v0+vc] */
-    sgemm(vc, E, count, t->z, 1, vc, t->xg, E, 1, dwt, E, 1);      /* dW[v0:v0+vc] += dz^T x rows */
+    sgemm_w(count, E, vc, t->z, vc, 1, w.type, wt, 0, t->dxg, E, v0 > 0);        /* dx rows (+)= dz W[v0:v0+vc] */
+    if (dw) sgemm(vc, E, count, t->z, 1, vc, t->xg, E, 1, dw + (size_t)v0 * E, E, 1); /* dW[v0:v0+vc] += dz^T x */
 #else
+    const real *wr = wt;
     for (int r = 0; r < count; r++) {
         if (v0 == 0) memset(t->dxg + (size_t)r * E, 0, sizeof(real) * (size_t)E);
-        for (int v = 0; v < vc; v++) axpy(t->dxg + (size_t)r * E, t->z[(size_t)r * vc + v], wt + (size_t)v * E, E);
+        for (int v = 0; v < vc; v++) axpy(t->dxg + (size_t)r * E, t->z[(size_t)r * vc + v], wr + (size_t)v * E, E);
     }
+    if (dw) {
+        real *dwt = dw + (size_t)v0 * E;
 #pragma omp parallel for schedule(static)
-    for (int v = 0; v < vc; v++)
-        for (int r = 0; r < count; r++) axpy(dwt + (size_t)v * E, t->z[(size_t)r * vc + v], t->xg + (size_t)r * E, E);
+        for (int v = 0; v < vc; v++)
+            for (int r = 0; r < count; r++) axpy(dwt + (size_t)v * E, t->z[(size_t)r * vc + v], t->xg + (size_t)r * E, E);
+    }
 #endif
 }
 
@@ -568,37 +665,32 @@ static void rows_add_dx(real *dx, const LmTile *t, const int *rows, int count, i
 }
 
 /* One tile of whole-vocabulary rows: logits, then each row's lse and log-probability. */
-static void tile_forward(LmTile *t, real *logp, real *lse, const real *w, const uint16_t *w16, const int *rows,
-                         int count, const int *targets, int E, int V) {
-    tile_logits(t, w, w16, count, 0, V, E);
+static void tile_forward(LmTile *t, real *logp, real *lse, Weight w, const int *rows, int count, const int *targets,
+                         int E, int V) {
+    tile_logits(t, w, count, 0, V, E);
     tile_softmax_stats(t, rows, count, V, targets);
     rows_logprobs(logp, lse, t, rows, count);
 }
 
-/* The forward of either weight type, LMHEAD_CHUNK rows at a time */
-static void logprob_forward(real *logp, real *lse, const real *x, const real *w, const uint16_t *w16,
-                            const int *targets, int N, int E, int V, real *chunk) {
+/* LMHEAD_CHUNK rows at a time */
+void lmhead_logprob_forward(real *logp, real *lse, const real *x, Weight w, const int *targets, int N, int E, int V,
+                            real *chunk) {
     for (int n = 0; n < N; n++) logp[n] = lse[n] = 0;
     LmTile t = lm_tile(chunk, E);
     int rows[LMHEAD_CHUNK], next = 0, count;
     while ((count = next_target_rows(targets, N, &next, rows, LMHEAD_CHUNK, t.xg, x, E)) > 0)
-        tile_forward(&t, logp, lse, w, w16, rows, count, targets, E, V);
+        tile_forward(&t, logp, lse, w, rows, count, targets, E, V);
 }
 
-void lmhead_logprob_forward(real *logp, real *lse, const real *x, const real *w, const int *targets, int N, int E,
-                            int V, real *chunk) {
-    logprob_forward(logp, lse, x, w, NULL, targets, N, E, V, chunk);
-}
-
-void lmhead_logprob_backward(real *dx, real *dw, const real *dlogp, const real *x, const real *w,
-                             const int *targets, const real *lse, int N, int E, int V, real *chunk) {
+void lmhead_logprob_backward(real *dx, real *dw, const real *dlogp, const real *x, Weight w, const int *targets,
+                             const real *lse, int N, int E, int V, real *chunk) {
     LmTile t = lm_tile(chunk, E);
     int rows[LMHEAD_ROWS], next = 0, count;
     while ((count = next_target_rows(targets, N, &next, rows, LMHEAD_ROWS, t.xg, x, E)) > 0) {
         int width = tile_columns(count, V);
         for (int v0 = 0; v0 < V; v0 += width) {
             int vc = V - v0 < width ? V - v0 : width;
-            tile_logits(&t, w, NULL, count, v0, vc, E); /* recomputed: cheaper than keeping N x V */
+            tile_logits(&t, w, count, v0, vc, E); /* recomputed: cheaper than keeping N x V */
             tile_backward(&t, dw, w, rows, count, v0, vc, dlogp, targets, lse, E);
         }
         rows_add_dx(dx, &t, rows, count, E);
@@ -606,7 +698,7 @@ void lmhead_logprob_backward(real *dx, real *dw, const real *dlogp, const real *
 }
 
 /* The fused pass's backward of one forward tile, once dlogp is known for its rows. */
-static void fused_tile_backward(LmTile *t, real *dx, real *dw, const real *w, const int *rows, int count,
+static void fused_tile_backward(LmTile *t, real *dx, real *dw, Weight w, const int *rows, int count,
                                 const real *dlogp, const int *targets, const real *lse, int E, int V) {
     tile_backward(t, dw, w, rows, count, 0, V, dlogp, targets, lse, E);
     rows_add_dx(dx, t, rows, count, E);
@@ -618,7 +710,7 @@ static int scored_rows(const int *targets, int n0, int n1) {
     return count;
 }
 
-void lmhead_logprob_fused(real *logp, real *lse, real *dx, real *dw, const real *dlogp, const real *x, const real *w,
+void lmhead_logprob_fused(real *logp, real *lse, real *dx, real *dw, const real *dlogp, const real *x, Weight w,
                           const int *targets, int N, int E, int V, int tile_rows, real *chunk,
                           const LmGroups *groups) {
     for (int n = 0; n < N; n++) logp[n] = lse[n] = 0;
@@ -627,7 +719,7 @@ void lmhead_logprob_fused(real *logp, real *lse, real *dx, real *dw, const real 
     if (tile_rows > LMHEAD_ROWS) tile_rows = LMHEAD_ROWS; /* the gathered rows' room */
     if (!groups) {
         while ((count = next_target_rows(targets, N, &next, rows, tile_rows, t.xg, x, E)) > 0) {
-            tile_forward(&t, logp, lse, w, NULL, rows, count, targets, E, V);
+            tile_forward(&t, logp, lse, w, rows, count, targets, E, V);
             fused_tile_backward(&t, dx, dw, w, rows, count, dlogp, targets, lse, E, V);
         }
         return;
@@ -637,7 +729,7 @@ void lmhead_logprob_fused(real *logp, real *lse, real *dx, real *dw, const real 
         if (scored_rows(targets, b[g], b[g + 1]) > tile_rows) { /* alone, with the logits made twice */
             size_t o = (size_t)b[g] * E;
             int n = b[g + 1] - b[g];
-            logprob_forward(logp + b[g], lse + b[g], x + o, w, NULL, targets + b[g], n, E, V, chunk);
+            lmhead_logprob_forward(logp + b[g], lse + b[g], x + o, w, targets + b[g], n, E, V, chunk);
             groups->grad(groups->ctx, g);
             lmhead_logprob_backward(dx + o, dw, dlogp + b[g], x + o, w, targets + b[g], lse + b[g], n, E, V, chunk);
             g++;
@@ -647,58 +739,8 @@ void lmhead_logprob_fused(real *logp, real *lse, real *dx, real *dw, const real 
         while (g1 < groups->n && total + (c = scored_rows(targets, b[g1], b[g1 + 1])) <= tile_rows) total += c, g1++;
         next = b[g];
         count = next_target_rows(targets, b[g1], &next, rows, tile_rows, t.xg, x, E);
-        if (count) tile_forward(&t, logp, lse, w, NULL, rows, count, targets, E, V);
+        if (count) tile_forward(&t, logp, lse, w, rows, count, targets, E, V);
         for (; g < g1; g++) groups->grad(groups->ctx, g);
         if (count) fused_tile_backward(&t, dx, dw, w, rows, count, dlogp, targets, lse, E, V);
     }
-}
-
-/* ---------------------------------------------------------------- bf16 weights (forward only) */
-
-static inline real dot_w16(const real *a, const uint16_t *w, int n) {
-    real s = 0;
-#pragma omp simd reduction(+ : s)
-    for (int i = 0; i < n; i++) s += a[i] * (real)bf16_to_f32(w[i]);
-    return s;
-}
-
-void embedding_forward_w16(real *out, const int *tokens, const uint16_t *table, int N, int E) {
-#pragma omp parallel for schedule(static)
-    for (int n = 0; n < N; n++)
-        for (int i = 0; i < E; i++) out[(size_t)n * E + i] = bf16_to_f32(table[(size_t)tokens[n] * E + i]);
-}
-
-void rmsnorm_forward_w16(real *out, real *rstd, const real *x, const uint16_t *w, int N, int E, real eps) {
-#pragma omp parallel for schedule(static)
-    for (int n = 0; n < N; n++) {
-        const real *xr = x + (size_t)n * E;
-        double ss = 0;
-        for (int i = 0; i < E; i++) ss += (double)xr[i] * xr[i];
-        real r = (real)(1.0 / sqrt(ss / E + (double)eps));
-        rstd[n] = r;
-        for (int i = 0; i < E; i++) out[(size_t)n * E + i] = (real)bf16_to_f32(w[i]) * (xr[i] * r);
-    }
-}
-
-void matmul_forward_w16(real *out, const real *x, const uint16_t *w, const uint16_t *b, int N, int I, int O) {
-#ifndef OPS_DOUBLE
-    sgemm_b16(N, O, I, x, I, 1, w, 1, I, out, O, 0); /* out = x W^T, W widened as it is packed */
-    if (b) {
-#pragma omp parallel for schedule(static)
-        for (int n = 0; n < N; n++)
-            for (int o = 0; o < O; o++) out[(size_t)n * O + o] += bf16_to_f32(b[o]);
-    }
-#else
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int n = 0; n < N; n++)
-        for (int o = 0; o < O; o++) {
-            real s = dot_w16(x + (size_t)n * I, w + (size_t)o * I, I);
-            out[(size_t)n * O + o] = b ? s + (real)bf16_to_f32(b[o]) : s;
-        }
-#endif
-}
-
-void lmhead_logprob_forward_w16(real *logp, real *lse, const real *x, const uint16_t *w, const int *targets, int N,
-                                int E, int V, real *chunk) {
-    logprob_forward(logp, lse, x, NULL, w, targets, N, E, V, chunk);
 }

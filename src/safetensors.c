@@ -229,11 +229,17 @@ const StTensor *st_find(const StSet *s, const char *name) {
 
 const char *st_file_of(const StSet *s, const StTensor *t) { return s->files[t->file].path; }
 
-void st_read_f32(const StSet *s, const StTensor *t, float *dst) {
+void st_read_raw(const StSet *s, const StTensor *t, void *dst) {
     const StFile *f = &s->files[t->file];
-    uint64_t off = f->data_start + t->begin, bytes = t->end - t->begin;
+    pread_full(f->fd, dst, t->end - t->begin, f->data_start + t->begin, f->path);
+}
+
+void st_read_f32_at(const StSet *s, const StTensor *t, uint64_t first, uint64_t count, float *dst) {
+    const StFile *f = &s->files[t->file];
+    size_t es = st_dtype_size(t->dtype);
+    uint64_t off = f->data_start + t->begin + first * es;
     if (t->dtype == ST_F32) { /* straight into place, no staging copy */
-        pread_full(f->fd, dst, bytes, off, f->path);
+        pread_full(f->fd, dst, count * 4, off, f->path);
         return;
     }
     if (t->dtype != ST_F16 && t->dtype != ST_BF16)
@@ -241,7 +247,7 @@ void st_read_f32(const StSet *s, const StTensor *t, float *dst) {
     /* 16-bit: stream through a small staging buffer, so peak memory stays the arena's */
     enum { STAGE = 1 << 18 };
     static _Thread_local uint16_t stage[STAGE];
-    uint64_t count = bytes / 2, done = 0;
+    uint64_t done = 0;
     while (done < count) {
         uint64_t n = MIN(count - done, (uint64_t)STAGE);
         pread_full(f->fd, stage, n * 2, off + done * 2, f->path);
@@ -251,6 +257,10 @@ void st_read_f32(const StSet *s, const StTensor *t, float *dst) {
             for (uint64_t i = 0; i < n; i++) dst[done + i] = f16_to_f32(stage[i]);
         done += n;
     }
+}
+
+void st_read_f32(const StSet *s, const StTensor *t, float *dst) {
+    st_read_f32_at(s, t, 0, (t->end - t->begin) / st_dtype_size(t->dtype), dst);
 }
 
 /* ---------------------------------------------------------------- writing */
@@ -290,19 +300,43 @@ void st_write_file(const char *path, const StWriteTensor *t, int n, StDtype dtyp
     free(json);
     enum { STAGE = 1 << 16 };
     uint16_t *stage = xmalloc(STAGE * sizeof(uint16_t));
+    float *rows = NULL;
+    size_t rows_cap = 0;
     for (int i = 0; i < n && ok; i++) {
         uint64_t count = tensor_numel(&t[i]);
-        if (dtype == ST_F32) {
-            ok = fwrite(t[i].data, 4, count, af.f) == count;
+        if (t[i].data) { /* the values are in memory */
+            if (dtype == ST_F32) {
+                ok = fwrite(t[i].data, 4, count, af.f) == count;
+                continue;
+            }
+            for (uint64_t done = 0; done < count && ok; done += STAGE) {
+                uint64_t m = MIN(count - done, (uint64_t)STAGE);
+                for (uint64_t k = 0; k < m; k++)
+                    stage[k] = dtype == ST_BF16 ? f32_to_bf16(t[i].data[done + k]) : f32_to_f16(t[i].data[done + k]);
+                ok = fwrite(stage, 2, m, af.f) == m;
+            }
             continue;
         }
-        for (uint64_t done = 0; done < count && ok; done += STAGE) {
-            uint64_t m = MIN(count - done, (uint64_t)STAGE);
-            for (uint64_t k = 0; k < m; k++)
-                stage[k] = dtype == ST_BF16 ? f32_to_bf16(t[i].data[done + k]) : f32_to_f16(t[i].data[done + k]);
-            ok = fwrite(stage, 2, m, af.f) == m;
+        /* made a few rows at a time by the tensor's own function */
+        uint64_t row_len = (uint64_t)t[i].shape[t[i].ndim - 1], n_rows = count / row_len;
+        uint64_t per = MAX(1, STAGE / row_len);
+        if (rows_cap < per * row_len) rows = xrealloc(rows, sizeof(float) * (rows_cap = per * row_len));
+        for (uint64_t r = 0; r < n_rows && ok; r += per) {
+            uint64_t k = MIN(per, n_rows - r), m = k * row_len;
+            t[i].rows(t[i].ctx, (int64_t)r, (int64_t)k, rows);
+            if (dtype == ST_F32) {
+                ok = fwrite(rows, 4, m, af.f) == m;
+                continue;
+            }
+            for (uint64_t done = 0; done < m && ok; done += STAGE) {
+                uint64_t c = MIN(m - done, (uint64_t)STAGE);
+                for (uint64_t q = 0; q < c; q++)
+                    stage[q] = dtype == ST_BF16 ? f32_to_bf16(rows[done + q]) : f32_to_f16(rows[done + q]);
+                ok = fwrite(stage, 2, c, af.f) == c;
+            }
         }
     }
+    free(rows);
     free(stage);
     if (!ok) {
         int e = errno;

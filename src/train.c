@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "adapter.h"
 #include "args.h"
 #include "common.h"
 #include "gemm.h"
@@ -27,14 +28,113 @@
 #include <strings.h>
 
 /* Where the model comes from: a model directory or GGUF file, or a config to initialise
- * from the seed (the default model, or a --config file's model_config). */
+ * from the seed (the default model, or a --config file's model_config); the type each
+ * tensor of a frozen base is kept in; and the adapter, if the run has one. */
 typedef struct {
     ModelFiles files;   /* files.path == NULL: no weights, initialise from --seed */
     ModelConfig cfg;
     char *config_name;
+    uint32_t *types;    /* a frozen base's type per tensor (RunShape.base_types) */
+    LoraConfig lora;    /* r 0: no adapter */
+    char *adapter;      /* the adapter's starting values come from this directory (else PEFT's init) */
+    char *base_model;   /* base_model_name_or_path for the adapters this run writes */
 } ModelSource;
 
-static void resolve_model(ModelSource *src, const Options *o) {
+/* --base-dtype's names: the types a frozen base can be kept in, and whether this program
+ * can make them from other weights (else only a file that has them, or a plan). */
+static const struct { const char *name; uint32_t type; int encodable; } base_dtypes[] = {
+    {"f32", GGML_F32, 1},   {"f16", GGML_F16, 1},   {"bf16", GGML_BF16, 1}, {"q8_0", GGML_Q8_0, 1},
+    {"q4_0", GGML_Q4_0, 0}, {"q4_1", GGML_Q4_1, 0}, {"q5_0", GGML_Q5_0, 0}, {"q5_1", GGML_Q5_1, 0},
+    {"iq4_nl", GGML_IQ4_NL, 0}, {"q4_k", GGML_Q4_K, 0}, {"q5_k", GGML_Q5_K, 0}, {"q6_k", GGML_Q6_K, 0},
+    {"q4_k_m", GGML_Q4_K, 0},
+};
+
+/* llama.cpp's Q4_K_M: Q4_K, with Q6_K for the output head and, in the first and last eighth
+ * of the layers and every third one between, for attn_v and ffn_down (its use_more_bits). */
+static uint32_t q4_k_m_type(ParamKind k, int l, int L) {
+    int more = l < L / 8 || l >= 7 * L / 8 || (l - L / 8) % 3 == 2;
+    if (k == P_LM_HEAD || ((k == P_WV || k == P_WD) && more)) return GGML_Q6_K;
+    return GGML_Q4_K;
+}
+
+/* The types of a frozen base: as --model stores them (a model made from the seed: its
+ * config's torch_dtype), unless --base-dtype names one. weights: the run will fill them
+ * (not a plan), so a type this program cannot encode must be what the file already has. */
+static void resolve_base_types(ModelSource *src, const Options *o, int weights) {
+    const ModelConfig *c = &src->cfg;
+    size_t n = P_BASE_KINDS * (size_t)c->n_layers;
+    src->types = xmalloc(sizeof(uint32_t) * n);
+    if (src->files.path) model_files_types(&src->files, src->types);
+    else {
+        const cJSON *td = c->source ? cJSON_GetObjectItemCaseSensitive(c->source, "torch_dtype") : NULL;
+        uint32_t t = !cJSON_IsString(td) ? GGML_F32 : !strcmp(td->valuestring, "bfloat16") ? GGML_BF16 :
+                     !strcmp(td->valuestring, "float16") ? GGML_F16 : GGML_F32;
+        for (size_t i = 0; i < n; i++) src->types[i] = t;
+    }
+    if (strcmp(o->base_dtype, "stored") == 0) return;
+    int which = -1;
+    for (size_t i = 0; i < sizeof base_dtypes / sizeof *base_dtypes; i++)
+        if (strcasecmp(o->base_dtype, base_dtypes[i].name) == 0) which = (int)i;
+    if (which < 0)
+        die("--base-dtype must be stored, f32, f16, bf16, q8_0 (or, to plan, q4_0, q4_1, q5_0, q5_1, iq4_nl, q4_k, "
+            "q5_k, q6_k, q4_k_m), got \"%s\"", o->base_dtype);
+    ParamInfo info[P_KINDS];
+    param_layout(c, NULL, 0, info);
+    for (int k = 0; k < P_BASE_KINDS; k++)
+        for (int l = 0; l < c->n_layers; l++) {
+            if (!info[k].present || info[k].ndim != 2) continue;
+            uint32_t *t = &src->types[(size_t)k * c->n_layers + l], want = base_dtypes[which].type;
+            if (!strcmp(base_dtypes[which].name, "q4_k_m")) want = q4_k_m_type((ParamKind)k, l, c->n_layers);
+            if (weights && !base_dtypes[which].encodable && *t != want)
+                die("--base-dtype %s: this program cannot quantize %s weights into %s blocks; use a GGUF that has "
+                    "them (llama.cpp's llama-quantize), or f32, f16, bf16 or q8_0", o->base_dtype,
+                    ggml_type_info(*t)->name, ggml_type_info(want)->name);
+            *t = want;
+        }
+}
+
+/* The run's adapter: --adapter's (its adapter_config.json; LoRA flags that contradict it are
+ * refused), or a new one from the --lora-* flags. */
+static void resolve_lora(ModelSource *src, const Options *o) {
+    LoraConfig *l = &src->lora;
+    memset(l, 0, sizeof *l);
+    if (o->adapter) {
+        char *base = NULL;
+        adapter_read_config(o->adapter, l, &base);
+        char *cfg = path_join(o->adapter, "adapter_config.json");
+        char given[64], has[64];
+        if (o->lora_r && o->lora_r != l->r) die("--lora-r %d contradicts %s (r %d)", o->lora_r, cfg, l->r);
+        if (o->lora_alpha && o->lora_alpha != l->alpha)
+            die("--lora-alpha %g contradicts %s (lora_alpha %g)", o->lora_alpha, cfg, l->alpha);
+        if (o->lora_targets && lora_parse_targets(o->lora_targets, "--lora-targets") != l->targets) {
+            lora_targets_string(lora_parse_targets(o->lora_targets, "--lora-targets"), given, sizeof given);
+            lora_targets_string(l->targets, has, sizeof has);
+            die("--lora-targets %s contradicts %s (%s)", given, cfg, has);
+        }
+        if (o->use_rslora && !l->rslora) die("--use-rslora contradicts %s (use_rslora false)", cfg);
+        l->dropout = o->lora_dropout; /* a training choice, not the adapter's (TRL's DPO turns it off) */
+        lora_check_fits(l, &src->cfg, cfg);
+        src->adapter = xstrdup(o->adapter);
+        src->base_model = base;
+        free(cfg);
+        return;
+    }
+    if (o->lora_r <= 0) return;
+    l->r = o->lora_r;
+    l->alpha = o->lora_alpha > 0 ? o->lora_alpha : 2.0 * o->lora_r;
+    l->dropout = o->lora_dropout;
+    l->targets = lora_parse_targets(o->lora_targets, "--lora-targets");
+    l->rslora = o->use_rslora;
+    lora_check_fits(l, &src->cfg, "--lora-r");
+}
+
+/* An absolute path where one can be had: what base_model_name_or_path should say. */
+static char *absolute_path(const char *p) {
+    char *r = realpath(p, NULL);
+    return r ? r : xstrdup(p);
+}
+
+static void resolve_model(ModelSource *src, const Options *o, int weights) {
     memset(src, 0, sizeof *src);
     if (o->model) {
         if (o->model_config) { /* a run config that names an architecture must match the model */
@@ -53,48 +153,74 @@ static void resolve_model(ModelSource *src, const Options *o) {
         }
         src->cfg = src->files.cfg;
         src->config_name = xstrdup(src->files.config_name);
-        return;
-    }
-    if (o->model_config) {
+    } else if (o->model_config) {
         src->config_name = xsprintf("%s (model_config)", o->config_path);
         config_from_json(&src->cfg, o->model_config, src->config_name);
-        return;
+    } else {
+        src->config_name = repo_path("configs/default-model.json");
+        config_load_file(&src->cfg, src->config_name);
     }
-    src->config_name = repo_path("configs/default-model.json");
-    config_load_file(&src->cfg, src->config_name);
+    resolve_base_types(src, o, weights);
+    resolve_lora(src, o);
+    if (!src->base_model && o->model) src->base_model = absolute_path(o->model);
 }
 
-/* Fill the arena's parameters from the files, or initialise them from the seed. */
+/* Fill the arena: the decoder's weights from the files (or initialised from the seed), and
+ * the adapter from --adapter (or PEFT's initialisation). */
 static void load_weights(ModelSource *src, Model *m, const Options *o) {
     if (src->files.path) model_files_load(&src->files, m);
     else model_init_random(m, (uint64_t)o->seed);
+    if (m->shape.lora.r > 0) {
+        if (src->adapter) adapter_load(src->adapter, m, m->params);
+        else model_init_adapter(m, (uint64_t)o->seed);
+    }
 }
 
-static RunShape stage_shape(const Options *o, int pref, int seq_len) {
+static int is_training(const Options *o) { return strcmp(o->stage, "sft") == 0 || strcmp(o->stage, "pref") == 0; }
+
+/* What the stage keeps in memory. The base is frozen (kept as stored) unless every weight is
+ * trained: in eval, generate and convert, and under LoRA. */
+static RunShape stage_shape(const Options *o, const ModelSource *src, int pref, int seq_len) {
     RunShape s = {0};
     s.batch = o->batch_size * (pref ? 2 : 1);
     s.seq_len = seq_len;
     s.threads = o->threads;
-    if (strcmp(o->stage, "sft") == 0 || strcmp(o->stage, "pref") == 0) {
+    s.lora = src->lora;
+    if (is_training(o)) {
         s.train = 1;
         s.adam = 1;
         s.recompute = o->recompute;
-        if (pref) s.ref = strcmp(o->ref_dtype, "bf16") == 0 ? REF_BF16 : REF_FP32;
+        if (pref && o->precompute_ref) s.ref = REF_NONE;
+        else if (pref && s.lora.r > 0) s.ref = src->adapter ? REF_ADAPTER : REF_BASE;
+        else if (pref) s.ref = strcmp(o->ref_dtype, "bf16") == 0 ? REF_BF16 : REF_FP32;
         s.pairs = pref;
     }
+    if (!s.train || s.lora.r > 0) s.base_types = src->types;
     return s;
 }
 
 static void print_plan(const Options *o, const ModelSource *src, const RunShape *s) {
     ArenaPlan plan = model_plan(&src->cfg, s);
     const ModelConfig *c = &src->cfg;
+    static const char *const ref_names[] = {"", ", reference weights in fp32", ", reference weights in bf16",
+                                            ", reference: the base with the adapter off",
+                                            ", reference: the base with a frozen copy of the starting adapter"};
     printf("model: %s, %s: %d layers, hidden %d, heads %d (kv %d, head_dim %d), ffn %d, vocab %d, %s embeddings\n",
            src->config_name, config_arch_name(c->arch), c->n_layers, c->dim, c->n_heads, c->n_kv_heads, c->head_dim,
            c->ffn_dim, c->vocab_size, c->tie_embeddings ? "tied" : "untied");
     printf("parameters: %lld\n", config_param_count(c));
+    if (s->lora.r > 0) {
+        ParamInfo info[P_KINDS];
+        size_t n = param_layout(c, &s->lora, 1, info);
+        char targets[64];
+        lora_targets_string(s->lora.targets, targets, sizeof targets);
+        printf("LoRA: r %d, alpha %g (scale %g%s), dropout %g, targets %s: %zu trainable parameters (%.2f%% of the "
+               "model)\n", s->lora.r, s->lora.alpha, lora_scale(&s->lora), s->lora.rslora ? ", rsLoRA" : "",
+               s->lora.dropout, targets, n, 100.0 * (double)n / (double)config_param_count(c));
+    }
     printf("stage %s: %d sequences x %d tokens per forward, %d threads%s%s%s\n", o->stage, s->batch, s->seq_len,
-           s->threads, s->ref == REF_NONE ? "" : ", reference weights in ", s->ref == REF_BF16 ? "bf16" :
-           s->ref == REF_FP32 ? "fp32" : "", s->recompute ? ", activations recomputed in the backward" : "");
+           s->threads, ref_names[s->ref], s->base_types ? ", the base frozen as the plan's types say" : "",
+           s->recompute ? ", activations recomputed in the backward" : "");
     arena_plan_print(&plan, stdout);
 }
 
@@ -178,9 +304,9 @@ static void load_rows(const Options *o, int vocab_size, const char *default_data
 
 static int stage_eval(const Options *o) {
     ModelSource src;
-    resolve_model(&src, o);
+    resolve_model(&src, o, !o->dry_run);
     if (o->dry_run) { /* plan for the longest rows allowed, without reading anything else */
-        RunShape s = stage_shape(o, 0, o->seq_len);
+        RunShape s = stage_shape(o, &src, 0, o->seq_len);
         print_plan(o, &src, &s);
         return 0;
     }
@@ -192,7 +318,7 @@ static int stage_eval(const Options *o) {
     int pref = rows.kind == ROWS_PREF;
     DataLoader loader;
     loader_init(&loader, &rows, o->batch_size, o->packing, 0, 0);
-    RunShape shape = stage_shape(o, pref, loader_seq_len(&loader, o->seq_len));
+    RunShape shape = stage_shape(o, &src, pref, loader_seq_len(&loader, o->seq_len));
     ModelFiles ref_files = {0};
     if (o->ref_model) { /* rewards and the preference loss need the reference */
         if (!pref) die("--ref-model is for preference rows (rewards)");
@@ -206,9 +332,8 @@ static int stage_eval(const Options *o) {
     size_t baseline = rss_now_bytes();
     Model m;
     model_create(&m, &src.cfg, &shape);
-    if (o->ref_model) { /* the reference's weights pass through the parameters into their region */
-        model_files_load(&ref_files, &m);
-        model_ref_from_params(&m);
+    if (o->ref_model) { /* a copy of the reference's weights, fp32 or bf16 */
+        model_files_load_ref(&ref_files, &m);
         model_files_close(&ref_files);
     }
     load_weights(&src, &m, o);
@@ -303,8 +428,11 @@ static int stage_convert(const Options *o) {
     if (q8 && o->out) die("--save-dtype q8_0 is for --export-gguf only; safetensors take f32, bf16 or f16");
     uint64_t shard = parse_size(o->max_shard_size, "max-shard-size");
     ModelSource src;
-    resolve_model(&src, o);
-    RunShape shape = {.batch = 1, .seq_len = 2, .threads = o->threads};
+    resolve_model(&src, o, !o->dry_run);
+    if (o->merge && !src.adapter) die("--merge needs --adapter DIR (the adapter to merge into --model)");
+    /* the base stays in its stored type and is written a few rows at a time */
+    RunShape shape = stage_shape(o, &src, 0, 2);
+    shape.batch = 1;
     if (o->dry_run) {
         print_plan(o, &src, &shape);
         return 0;
@@ -312,15 +440,30 @@ static int stage_convert(const Options *o) {
     Model m;
     model_create(&m, &src.cfg, &shape);
     load_weights(&src, &m, o);
+    const ModelFiles *tok_src = src.files.path ? &src.files : NULL;
+    if (src.adapter && !o->merge) { /* the adapter itself, in another format or dtype */
+        if (o->out) {
+            adapter_save(o->out, &m, src.base_model, st_dtype);
+            fprintf(stderr, "convert: wrote the adapter %s (PEFT, %s)\n", o->out, st_dtype_name(st_dtype));
+        }
+        if (o->export_gguf) {
+            adapter_export_gguf(&m, o->export_gguf);
+            fprintf(stderr, "convert: wrote %s (a llama.cpp LoRA GGUF: llama-cli -m BASE.gguf --lora %s)\n",
+                    o->export_gguf, o->export_gguf);
+        }
+        model_destroy(&m);
+        return 0;
+    }
     if (o->out) {
-        model_save_hf(&m, o->out, st_dtype, shard);
-        model_save_tokenizer_hf(src.files.path ? &src.files : NULL, &m.cfg, o->out);
-        fprintf(stderr, "convert: wrote %s (%s, %lld parameters)\n", o->out, st_dtype_name(st_dtype),
-                config_param_count(&m.cfg));
+        model_save_hf(&m, o->out, st_dtype, shard, o->merge);
+        model_save_tokenizer_hf(tok_src, &m.cfg, o->out);
+        fprintf(stderr, "convert: wrote %s (%s, %lld parameters%s)\n", o->out, st_dtype_name(st_dtype),
+                config_param_count(&m.cfg), o->merge ? ", the adapter merged" : "");
     }
     if (o->export_gguf) {
-        model_export_gguf(&m, o->export_gguf, gguf_type, src.files.path ? &src.files : NULL);
-        fprintf(stderr, "convert: wrote %s (%s)\n", o->export_gguf, ggml_type_info(gguf_type)->name);
+        model_export_gguf(&m, o->export_gguf, gguf_type, tok_src, o->merge);
+        fprintf(stderr, "convert: wrote %s (%s%s)\n", o->export_gguf, ggml_type_info(gguf_type)->name,
+                o->merge ? ", the adapter merged" : "");
     }
     model_destroy(&m);
     return 0;
@@ -361,7 +504,7 @@ static void tokenize_rows(const Options *o) {
     size_t ml = o->model ? strlen(o->model) : 0;
     if ((cfg_path && path_is_file(cfg_path)) || (ml > 5 && strcmp(o->model + ml - 5, ".gguf") == 0) || !o->model) {
         ModelSource src;
-        resolve_model(&src, o);
+        resolve_model(&src, o, 0);
         vocab = src.cfg.vocab_size;
     }
     free(cfg_path);
@@ -485,7 +628,7 @@ static int sample_token(float *logits, int V, double temperature, double top_p, 
 
 static int stage_generate(const Options *o) {
     ModelSource src;
-    resolve_model(&src, o);
+    resolve_model(&src, o, 1);
     Tokenizer *tok = model_tokenizer(o, 1);
     ChatTemplate ct;
     chat_template_init(&ct, tok, o->chat_template, o->model ? o->model : "data/tokenizer");
@@ -534,7 +677,8 @@ static int stage_generate(const Options *o) {
         fclose(f);
         free(path);
     }
-    RunShape shape = {.batch = 1, .seq_len = o->seq_len, .threads = o->threads};
+    RunShape shape = stage_shape(o, &src, 0, o->seq_len); /* the weights as stored, the adapter applied */
+    shape.batch = 1;
     Model m;
     model_create(&m, &src.cfg, &shape);
     load_weights(&src, &m, o);
@@ -653,6 +797,7 @@ static uint64_t rows_hash(const TokenizedRows *d, uint64_t h) {
  * weights and the tokenized rows. Returns the cache's file name. */
 static char *precompute_ref(Model *m, const TokenizedRows *rows, int batch_rows, const char *run_dir, double *ref) {
     uint64_t h = hash_words(0xcbf29ce484222325ull, m->params, m->n_params * sizeof(float));
+    h = hash_words(h, arena_region(&m->arena, REGION_BASE), m->arena.plan.bytes[REGION_BASE]); /* a frozen base */
     h = rows_hash(rows, h);
     char *name = xsprintf("ref-logps-%016llx.bin", (unsigned long long)h);
     char *path = path_join(run_dir, name);
@@ -726,6 +871,40 @@ static void fmt_duration(char *buf, size_t n, double s) {
     else snprintf(buf, n, "%dh%02dm", (int)s / 3600, ((int)s % 3600) / 60);
 }
 
+/* A LoRA run on a model made from the seed has no base on disk for its adapter to name:
+ * write it once into the run directory (atomically: a whole directory or none). */
+static char *save_seed_base(const Model *m, const char *run_dir) {
+    char *dir = path_join(run_dir, "base-model");
+    if (!path_is_dir(dir)) {
+        make_dir(run_dir);
+        char *tmp = xsprintf("%s/.base-model.tmp-%d", run_dir, (int)getpid());
+        remove_tree(tmp);
+        model_save_hf(m, tmp, ST_F32, 0, 0);
+        char *tok = repo_path("data/tokenizer");
+        static const char *const files[] = {"tokenizer.json", "tokenizer_config.json"};
+        for (int i = 0; i < 2; i++) {
+            char *from = path_join(tok, files[i]), *to = path_join(tmp, files[i]);
+            size_t len;
+            char *data = read_text_file(from, &len);
+            write_file_atomic(to, data, len);
+            free(data), free(from), free(to);
+        }
+        if (rename(tmp, dir) != 0) die("%s: cannot rename into place: %s", dir, strerror(errno));
+        free(tok), free(tmp);
+    }
+    char *abs = absolute_path(dir);
+    free(dir);
+    return abs;
+}
+
+/* The key of micro-batch k of optimizer step `step`'s LoRA dropout masks. */
+static uint64_t dropout_seed(uint64_t seed, int step, int k) {
+    uint64_t z = seed * 0x9e3779b97f4a7c15ull + ((uint64_t)step << 20) + (uint64_t)k + 1;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
 static int stage_train(Options *o) {
     int pref = strcmp(o->stage, "pref") == 0;
     TrainerState st = {0};
@@ -737,15 +916,23 @@ static int stage_train(Options *o) {
     if (pref && !o->model && !o->model_config) { /* start from the newest SFT checkpoint */
         char *sft = checkpoint_find("runs/sft");
         if (!sft) die("--stage pref needs --model, or a checkpoint in runs/sft (run ./train --stage sft first)");
-        o->model = sft;
+        if (adapter_dir_is(sft)) { /* a LoRA SFT: its base, and its adapter to start from and keep as the reference */
+            LoraConfig l;
+            char *base = NULL;
+            adapter_read_config(sft, &l, &base);
+            if (!base) die("%s/adapter_config.json: no base_model_name_or_path; pass the base model as --model", sft);
+            o->model = base;
+            if (!o->adapter) o->adapter = sft;
+        } else {
+            o->model = sft;
+        }
     }
     checkpoint_remove_partial(run_dir);
 
     ModelSource src;
-    resolve_model(&src, o);
+    resolve_model(&src, o, !o->dry_run);
     if (o->dry_run) { /* the plan for --seq-len, before any data is read */
-        RunShape s = stage_shape(o, pref, o->seq_len);
-        if (pref && o->precompute_ref) s.ref = REF_NONE;
+        RunShape s = stage_shape(o, &src, pref, o->seq_len);
         print_plan(o, &src, &s);
         return 0;
     }
@@ -759,8 +946,7 @@ static int stage_train(Options *o) {
         die("%s: --stage %s needs %s rows", data_path, o->stage, pref ? "preference" : "SFT");
     DataLoader loader;
     loader_init(&loader, &rows, o->batch_size, o->packing, 1, (uint64_t)o->seed);
-    RunShape shape = stage_shape(o, pref, loader_seq_len(&loader, o->seq_len));
-    if (pref && o->precompute_ref) shape.ref = REF_NONE;
+    RunShape shape = stage_shape(o, &src, pref, loader_seq_len(&loader, o->seq_len));
 #pragma omp parallel
     { /* start the thread pool first: its stacks belong to the baseline, not the arena */ }
     sgemm_reserve();
@@ -768,6 +954,7 @@ static int stage_train(Options *o) {
     Model m;
     model_create(&m, &src.cfg, &shape);
     load_weights(&src, &m, o); /* the starting point, which is also the frozen reference */
+    if (m.shape.lora.r > 0 && !src.files.path) src.base_model = save_seed_base(&m, run_dir);
     double *ref_cache = NULL;
     if (pref && o->precompute_ref) {
         ref_cache = xmalloc(sizeof(double) * 2 * (size_t)rows.n_rows);
@@ -795,6 +982,9 @@ static int stage_train(Options *o) {
     FILE *metrics = open_metrics(run_dir, step);
     fprintf(stderr, "%s: %d optimizer steps of %d x %d rows, %s, into %s\n", o->stage, total, o->grad_accum,
             o->batch_size, pref ? pref_loss_name(ploss.kind) : "cross-entropy on assistant tokens", run_dir);
+    if (m.shape.lora.r > 0)
+        fprintf(stderr, "%s: LoRA r %d on a frozen base (%s): %zu trainable parameters%s\n", o->stage, m.shape.lora.r,
+                src.base_model ? src.base_model : "?", m.n_params, src.adapter ? ", starting from --adapter" : "");
 
     double *sums = xmalloc(sizeof(double) * (size_t)shape.batch * 64);
     int *counts = xmalloc(sizeof(int) * (size_t)shape.batch * 64);
@@ -811,6 +1001,7 @@ static int stage_train(Options *o) {
         model_zero_grad(&m);
         for (int k = 0; k < micro; k++) {
             loader_next(&loader, &m);
+            m.dropout_key = dropout_seed((uint64_t)o->seed, step, k); /* LoRA dropout: the same on --resume */
             Batch *b = &m.batch;
             size_t N = (size_t)b->B * b->T;
             for (size_t i = 0; i < N; i++) ss.seen += b->seg[i] >= 0;
@@ -856,7 +1047,7 @@ static int stage_train(Options *o) {
         double lr = optim_lr(&oc, step);
         for (int k = 0; k < P_KINDS; k++) { /* decay 2-D weights only, as HF Trainer */
             const ParamInfo *p = &m.info[k];
-            if (!p->present) continue;
+            if (!p->present || p->frozen) continue;
             size_t count = p->numel * (p->per_layer ? (size_t)m.cfg.n_layers : 1);
             adamw_step(m.params + p->offset, m.grads + p->offset, m.adam_m + p->offset, m.adam_v + p->offset, count,
                        p->ndim == 2, lr, &oc, step + 1);
@@ -896,7 +1087,8 @@ static int stage_train(Options *o) {
         fprintf(stderr, " | lr %.2e | %.0f tok/s | ETA %s\n", lr, (double)ss.seen / dt, eta);
         if ((o->save_every > 0 && step % o->save_every == 0) || step == total) {
             st.step = step, st.epoch = loader.epoch, st.cursor = loader.cursor;
-            checkpoint_save(run_dir, &m, &st, src.files.path ? &src.files : NULL, tok_dir, save_dtype, shard);
+            checkpoint_save(run_dir, &m, &st, src.files.path ? &src.files : NULL, tok_dir, save_dtype, shard,
+                            src.base_model);
             checkpoint_keep_last(run_dir, o->keep_last);
             fprintf(stderr, "%s: saved %s/checkpoint-%d\n", o->stage, run_dir, step);
         }
@@ -939,5 +1131,5 @@ int main(int argc, char **argv) {
     if (strcmp(o.stage, "tokenize") == 0) return stage_tokenize(&o);
     if (strcmp(o.stage, "generate") == 0) return stage_generate(&o);
     if (strcmp(o.stage, "sft") == 0 || strcmp(o.stage, "pref") == 0) return stage_train(&o);
-    die("unknown --stage \"%s\" (eval, convert; sft and pref with --dry-run)", o.stage);
+    die("unknown --stage \"%s\" (sft, pref, eval, generate, tokenize, convert)", o.stage);
 }

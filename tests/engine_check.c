@@ -10,6 +10,11 @@
  *   engine_check --model DIR --ref-model DIR --data PREF.jsonl --out R --loss pref:dpo:0.1
  *       one preference step: the reference's log-probs, the policy's forward and backward with
  *       the loss of src/loss.c averaged over pairs (as training does); R adds "pair_loss" [P]
+ *   LoRA: --lora-r R [--lora-alpha A] [--lora-targets LIST] [--rslora] [--lora-dropout P]
+ *       [--adapter DIR] trains an adapter (PEFT's init, or DIR's values) on --model kept frozen
+ *       in its stored types; with --loss pref:..., --ref-adapter DIR|base makes the reference
+ *       the base with that adapter, or with none. R's gradients are then the adapter's
+ *       (PEFT names) and, with dropout, "mask.<layer>.<target>" [N, in] holds each mask.
  *
  * ce: Hugging Face's causal-LM loss, the mean of -logp over scored tokens.
  * rowsum: sum over sequences j of w_j * (sum of logp over j's scored tokens), the shape
@@ -21,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adapter.h"
 #include "common.h"
 #include "gemm.h"
 #include "loss.h"
@@ -34,6 +40,8 @@
 
 static int recompute; /* --recompute: keep only layer inputs, as the trainer's flag */
 static int ref_bf16;  /* --ref-bf16: the reference's weights kept in bf16 (--ref-dtype bf16) */
+static LoraConfig lora; /* --lora-r etc.: an adapter on a frozen base */
+static const char *adapter_dir, *ref_adapter; /* --adapter, --ref-adapter DIR|base */
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -157,34 +165,53 @@ static void write_result(Model *m, const char *out, double L, int logits, const 
     StWriteTensor *t = xcalloc((size_t)cap, sizeof *t);
     char **names = xcalloc((size_t)cap, sizeof *names);
     float lossf = (float)L;
-    t[n++] = (StWriteTensor){"loss", 1, {1}, &lossf};
-    t[n++] = (StWriteTensor){"logp", 2, {b->B, b->T}, b->logp};
+    t[n++] = (StWriteTensor){"loss", 1, {1}, &lossf, NULL, NULL};
+    t[n++] = (StWriteTensor){"logp", 2, {b->B, b->T}, b->logp, NULL, NULL};
     float *lg = NULL, *pl = NULL;
     if (logits) {
         lg = xmalloc(sizeof(float) * (size_t)N * cfg->vocab_size);
         model_logits(m, 1, lg);
-        t[n++] = (StWriteTensor){"logits", 3, {b->B, b->T, cfg->vocab_size}, lg};
+        t[n++] = (StWriteTensor){"logits", 3, {b->B, b->T, cfg->vocab_size}, lg, NULL, NULL};
     }
     if (pair_loss) {
         pl = xmalloc(sizeof(float) * (size_t)n_pairs);
         for (int i = 0; i < n_pairs; i++) pl[i] = (float)pair_loss[i];
-        t[n++] = (StWriteTensor){"pair_loss", 1, {n_pairs}, pl};
+        t[n++] = (StWriteTensor){"pair_loss", 1, {n_pairs}, pl, NULL, NULL};
     }
     for (int k = 0; k < P_KINDS; k++) {
         const ParamInfo *p = &m->info[k];
-        if (!p->present) continue;
+        if (!p->present || p->frozen) continue;
         for (int l = 0; l < (p->per_layer ? cfg->n_layers : 1); l++) {
             char name[160];
             param_name((ParamKind)k, l, name, sizeof name);
             names[n] = xsprintf("grad.%s", name);
             t[n] = (StWriteTensor){names[n], p->ndim, {(int64_t)p->rows, (int64_t)p->cols},
-                                   param_ptr(m, m->grads, (ParamKind)k, l)};
+                                   param_ptr(m, m->grads, (ParamKind)k, l), NULL, NULL};
             n++;
         }
     }
+    float *masks = NULL; /* LoRA dropout's masks of the last training forward, for torch to apply */
+    if (m->dropout_on) {
+        int cnt = 0;
+        for (int tg = 0; tg < LORA_TARGETS; tg++) cnt += m->info[lora_a_kind((LoraTarget)tg)].present;
+        size_t one = (size_t)N * MAX(cfg->ffn_dim, MAX(cfg->dim, cfg->n_heads * cfg->head_dim));
+        masks = xmalloc(sizeof(float) * one * (size_t)cnt * (size_t)cfg->n_layers);
+        t = xrealloc(t, sizeof *t * (size_t)(cap + cnt * cfg->n_layers));
+        names = xrealloc(names, sizeof *names * (size_t)(cap + cnt * cfg->n_layers));
+        float *mk = masks;
+        for (int l = 0; l < cfg->n_layers; l++)
+            for (int tg = 0; tg < LORA_TARGETS; tg++) {
+                const ParamInfo *a = &m->info[lora_a_kind((LoraTarget)tg)];
+                if (!a->present) continue;
+                model_dropout_mask(m, l, (LoraTarget)tg, N, (int)a->cols, mk);
+                names[n] = xsprintf("mask.%d.%s", l, lora_target_names[tg]);
+                t[n] = (StWriteTensor){names[n], 2, {N, (int64_t)a->cols}, mk, NULL, NULL};
+                n++, mk += (size_t)N * a->cols;
+            }
+    }
     st_write_file(out, t, n, ST_F32);
     for (int i = 0; i < n; i++) if (names[i]) free(names[i]);
-    free(names), free(t), free(lg), free(pl);
+    free(names), free(t), free(lg), free(pl), free(masks);
 }
 
 int main(int argc, char **argv) {
@@ -203,6 +230,13 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--pref")) bench_pref = 1;
         else if (!strcmp(argv[i], "--recompute")) recompute = 1;
         else if (!strcmp(argv[i], "--ref-bf16")) ref_bf16 = 1;
+        else if (!strcmp(argv[i], "--lora-r") && i + 1 < argc) lora.r = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--lora-alpha") && i + 1 < argc) lora.alpha = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--lora-dropout") && i + 1 < argc) lora.dropout = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--lora-targets") && i + 1 < argc) lora.targets = lora_parse_targets(argv[++i], "engine_check");
+        else if (!strcmp(argv[i], "--rslora")) lora.rslora = 1;
+        else if (!strcmp(argv[i], "--adapter") && i + 1 < argc) adapter_dir = argv[++i];
+        else if (!strcmp(argv[i], "--ref-adapter") && i + 1 < argc) ref_adapter = argv[++i];
         else if (!strcmp(argv[i], "--ref-model") && i + 1 < argc) ref_model = argv[++i];
         else if (!strcmp(argv[i], "--init") && i + 1 < argc) init = argv[++i];
         else if (!strcmp(argv[i], "--random-batch") && i + 1 < argc) sscanf(argv[++i], "%d,%d", &rb, &rt);
@@ -225,6 +259,17 @@ int main(int argc, char **argv) {
     RunShape shape = {.batch = rows.n_rows * rows_seqs_per_row(rows.kind), .seq_len = T,
                       .threads = omp_get_max_threads(), .train = 1,
                       .ref = !ref_model ? REF_NONE : ref_bf16 ? REF_BF16 : REF_FP32, .recompute = recompute};
+    uint32_t *types = NULL;
+    if (lora.r > 0) { /* the base frozen as the file stores it; the adapter is what is trained */
+        if (!lora.targets) lora.targets = LORA_ALL_TARGETS;
+        if (!lora.alpha) lora.alpha = 2.0 * lora.r;
+        lora_check_fits(&lora, &cfg, "engine_check");
+        types = xmalloc(sizeof(uint32_t) * P_BASE_KINDS * (size_t)cfg.n_layers);
+        model_files_types(&files, types);
+        shape.lora = lora;
+        shape.base_types = types;
+        shape.ref = !ref_adapter ? REF_NONE : strcmp(ref_adapter, "base") == 0 ? REF_BASE : REF_ADAPTER;
+    }
 
 #pragma omp parallel
     { /* start the thread pool before measuring the baseline: its stacks are not the arena's */ }
@@ -241,6 +286,12 @@ int main(int argc, char **argv) {
         model_files_close(&rf);
     }
     model_files_load(&files, &m);
+    if (lora.r > 0) {
+        if (adapter_dir) adapter_load(adapter_dir, &m, m.params);
+        else model_init_adapter(&m, 1);
+        if (shape.ref == REF_ADAPTER) adapter_load(ref_adapter, &m, m.ref_adapter);
+        m.dropout_key = 0x5eed;
+    }
     DataLoader loader; /* every row in one batch, in file order */
     loader_init(&loader, &rows, rows.n_rows, 0, 0, 0);
     loader_next(&loader, &m);
@@ -250,8 +301,9 @@ int main(int argc, char **argv) {
     if (!strncmp(loss, "pref:", 5)) { /* reference first, then the policy, as training does */
         PrefLoss pl = {LOSS_DPO, 0.1, 0};
         char kind[16];
-        if (sscanf(loss + 5, "%15[^:]:%lf", kind, &pl.beta) != 2 || !pref_loss_parse(kind, &pl.kind) || !ref_model)
-            die("engine_check: --loss pref:KIND:BETA needs --ref-model");
+        if (sscanf(loss + 5, "%15[^:]:%lf", kind, &pl.beta) != 2 || !pref_loss_parse(kind, &pl.kind) ||
+            shape.ref == REF_NONE)
+            die("engine_check: --loss pref:KIND:BETA needs --ref-model (or --ref-adapter with LoRA)");
         int S = loader.n_spans, n_pairs = S / 2;
         double *ref = xmalloc(sizeof(double) * (size_t)S), *pol = xmalloc(sizeof(double) * (size_t)S);
         double *pair_loss = xmalloc(sizeof(double) * (size_t)n_pairs), L = 0;

@@ -44,10 +44,10 @@ int main(int argc, char **argv) {
         adamw_step(p + nd, g + nd, m + nd, v + nd, n - nd, 0, lr, &c, k + 1);
         memcpy(hist + n * (size_t)k, p, n * 4);
         names[k] = xsprintf("param.%d", k);
-        out[k] = (StWriteTensor){names[k], 1, {(int64_t)n}, hist + n * (size_t)k};
+        out[k] = (StWriteTensor){names[k], 1, {(int64_t)n}, hist + n * (size_t)k, NULL, NULL};
     }
-    out[K] = (StWriteTensor){"lr", 1, {K}, lrs};
-    out[K + 1] = (StWriteTensor){"grad_norm", 1, {K}, norms};
+    out[K] = (StWriteTensor){"lr", 1, {K}, lrs, NULL, NULL};
+    out[K + 1] = (StWriteTensor){"grad_norm", 1, {K}, norms, NULL, NULL};
     st_write_file(argv[2], out, K + 2, ST_F32);
     return 0;
 }

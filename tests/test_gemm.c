@@ -1,17 +1,79 @@
 /* sgemm against the plain triple loop (in double), for every combination of transposed
  * operands, shapes that are not multiples of the tiles, K across several packed slices,
- * and both accumulate modes. Relative error must stay below 1e-5. sgemm_b16 (B in bf16)
- * must equal sgemm on the widened B bit for bit: widening is exact. */
+ * and both accumulate modes. Relative error must stay below 1e-5. sgemm_w (a weight matrix
+ * in a ggml type: bf16 here, then every block type below) must equal sgemm on the
+ * dequantized matrix bit for bit, since it packs exactly those values. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "dtype.h"
 #include "gemm.h"
+#include "gguf.h"
+#include "quant.h"
 
 static float urand(unsigned *s) {
     *s = *s * 1664525u + 1013904223u;
     return (float)((*s >> 8) & 0xffffff) / 8388608.0f - 1.0f;
+}
+
+/* Random valid blocks of `type`: random quant bits, fp16 scale fields set to small finite
+ * values (random bits there could be NaN or infinity). */
+static void random_blocks(uint32_t type, uint8_t *dst, size_t n_blocks, unsigned *seed) {
+    const GgmlTypeInfo *ti = ggml_type_info(type);
+    for (size_t i = 0; i < n_blocks * (size_t)ti->bytes; i++) dst[i] = (uint8_t)(urand(seed) * 128 + 128);
+    for (size_t b = 0; b < n_blocks; b++) {
+        uint8_t *blk = dst + b * (size_t)ti->bytes;
+        int at[2] = {0, -1}; /* where the block's fp16 scale (and min) live */
+        if (type == GGML_Q4_1 || type == GGML_Q5_1 || type == GGML_Q4_K || type == GGML_Q5_K) at[1] = 2;
+        if (type == GGML_Q6_K) at[0] = 208;
+        if (type == GGML_F32 || type == GGML_F16 || type == GGML_BF16) continue;
+        for (int j = 0; j < 2; j++) {
+            if (at[j] < 0) continue;
+            uint16_t h = f32_to_f16(urand(seed) * 0.01f);
+            memcpy(blk + at[j], &h, 2);
+        }
+    }
+    if (type == GGML_F16) /* finite halves: random bits with the exponent kept below the top */
+        for (size_t i = 0; i < n_blocks; i++) {
+            uint16_t h = f32_to_f16(urand(seed));
+            memcpy(dst + 2 * i, &h, 2);
+        }
+    if (type == GGML_F32)
+        for (size_t i = 0; i < n_blocks; i++) {
+            float f = urand(seed);
+            memcpy(dst + 4 * i, &f, 4);
+        }
+    if (type == GGML_BF16)
+        for (size_t i = 0; i < n_blocks; i++) {
+            uint16_t h = f32_to_bf16(urand(seed));
+            memcpy(dst + 2 * i, &h, 2);
+        }
+}
+
+/* C = A W^T (trans) or A W for W [rows, cols] in `type`, against sgemm on the dequantized W. */
+static int check_typed(uint32_t type, int M, int rows, int cols, int trans, unsigned *seed) {
+    const GgmlTypeInfo *ti = ggml_type_info(type);
+    size_t row_bytes = (size_t)(cols / ti->block) * (size_t)ti->bytes;
+    uint8_t *W = malloc(row_bytes * (size_t)rows);
+    random_blocks(type, W, (size_t)rows * (size_t)(cols / ti->block), seed);
+    float *Wf = malloc(sizeof(float) * (size_t)rows * cols);
+    for (int r = 0; r < rows; r++) dequantize_row(type, W + (size_t)r * row_bytes, Wf + (size_t)r * cols, cols);
+    int K = trans ? cols : rows, N = trans ? rows : cols;
+    float *A = malloc(sizeof(float) * (size_t)M * K), *C = malloc(sizeof(float) * (size_t)M * N),
+          *R = malloc(sizeof(float) * (size_t)M * N);
+    for (long i = 0; i < (long)M * K; i++) A[i] = urand(seed);
+    for (long i = 0; i < (long)M * N; i++) C[i] = R[i] = urand(seed);
+    sgemm_w(M, N, K, A, K, 1, type, W, trans, C, N, 1);
+    if (trans) sgemm(M, N, K, A, K, 1, Wf, 1, K, R, N, 1);
+    else sgemm(M, N, K, A, K, 1, Wf, N, 1, R, N, 1);
+    long differ = 0;
+    for (long i = 0; i < (long)M * N; i++) differ += C[i] != R[i];
+    printf("%s: sgemm_w %s W [%d, %d], A [%d, %d] x W%s: %ld of %ld elements differ from sgemm on the dequantized W\n",
+           differ ? "FAIL" : "PASS", ti->name, rows, cols, M, K, trans ? "^T" : "", differ, (long)M * N);
+    free(W), free(Wf), free(A), free(C), free(R);
+    return differ != 0;
 }
 
 int main(void) {
@@ -47,7 +109,9 @@ int main(void) {
                     uint16_t *B16 = malloc(sizeof(uint16_t) * (size_t)K * N);
                     for (long i = 0; i < (long)K * N; i++) B16[i] = f32_to_bf16(B[i]), B[i] = bf16_to_f32(B16[i]);
                     for (long i = 0; i < (long)M * (N + 3); i++) R[i] = C[i];
-                    sgemm_b16(M, N, K, A, a_rs, a_cs, B16, b_rs, b_cs, C, ldc, accum);
+                    /* (a bf16 B through the typed path needs W row-major: B = W^T with W [N, K], or B = W) */
+                    if (tb) sgemm_w(M, N, K, A, a_rs, a_cs, GGML_BF16, B16, 1, C, ldc, accum);
+                    else sgemm_w(M, N, K, A, a_rs, a_cs, GGML_BF16, B16, 0, C, ldc, accum);
                     sgemm(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, R, ldc, accum);
                     long differ = 0;
                     for (long i = 0; i < (long)M * (N + 3); i++) differ += C[i] != R[i];
@@ -57,5 +121,15 @@ int main(void) {
                            accum ? "accumulate" : "overwrite", differ);
                     free(A), free(B), free(C), free(R), free(B16);
                 }
+    /* every type a frozen base is kept in, through both packing paths: W^T panels (K across
+     * three slices, a short last one) and rows of W (N across two NC-wide blocks) */
+    const uint32_t types[] = {GGML_F32, GGML_F16, GGML_BF16, GGML_Q8_0, GGML_Q4_0, GGML_Q4_1, GGML_Q5_0,
+                              GGML_Q5_1, GGML_IQ4_NL, GGML_Q4_K, GGML_Q5_K, GGML_Q6_K};
+    for (size_t i = 0; i < sizeof types / sizeof *types; i++) {
+        fails += check_typed(types[i], 37, 45, 768, 1, &seed);
+        fails += check_typed(types[i], 9, 70, 512, 0, &seed);
+        fails += check_typed(types[i], 13, 33, 2304, 0, &seed);
+        fails += check_typed(types[i], 1, 3, 256, 1, &seed);
+    }
     return fails ? 1 : 0;
 }

@@ -61,7 +61,7 @@ static double weighted(const double *r, const double *y, size_t n) {
 typedef struct { int N, E, V; int *tok; double *table, *out, *r; } EmbCtx;
 static double emb_loss(void *p) {
     EmbCtx *c = p;
-    embedding_forward(c->out, c->tok, c->table, c->N, c->E);
+    embedding_forward(c->out, c->tok, weight_f32(c->table), c->N, c->E);
     return weighted(c->r, c->out, (size_t)c->N * c->E);
 }
 static void check_embedding(void) {
@@ -94,16 +94,75 @@ static void check_rmsnorm(void) {
 typedef struct { int N, I, O; double *x, *w, *b, *out, *r; } MmCtx;
 static double mm_loss(void *p) {
     MmCtx *c = p;
-    matmul_forward(c->out, c->x, c->w, c->b, c->N, c->I, c->O);
+    matmul_forward(c->out, c->x, weight_f32(c->w), c->b, c->N, c->I, c->O);
     return weighted(c->r, c->out, (size_t)c->N * c->O);
 }
 static void check_matmul(void) {
     MmCtx c = {4, 5, 3, rnd(20, 1), rnd(15, 1), rnd(3, 1), zeros(12), rnd(12, 1)};
     double *gx = zeros(20), *gw = zeros(15), *gb = zeros(3);
-    matmul_backward(gx, gw, gb, c.r, c.x, c.w, c.N, c.I, c.O);
+    matmul_backward(gx, gw, gb, c.r, c.x, weight_f32(c.w), c.N, c.I, c.O);
     fd_check("matmul dx", mm_loss, &c, c.x, 20, gx);
     fd_check("matmul dw", mm_loss, &c, c.w, 15, gw);
     fd_check("matmul db", mm_loss, &c, c.b, 3, gb);
+}
+
+/* ------------------------------------------------------------ LoRA beside a frozen linear */
+/* y = x W^T + b + s B A dropout(x), W and b frozen (no gradient asked), as model.c composes
+ * it: the frozen product's dx, then the branch on the dropped-out input, its input gradient
+ * back through the same mask. */
+typedef struct { int N, I, O, R; double s, p; uint64_t key; double *x, *w, *b, *A, *B, *xd, *h, *out, *r; } LoraCtx;
+static double lora_loss(void *p) {
+    LoraCtx *c = p;
+    matmul_forward(c->out, c->x, weight_f32(c->w), c->b, c->N, c->I, c->O);
+    dropout_forward(c->xd, c->x, c->N, c->I, c->p, c->key);
+    lora_forward(c->out, c->h, c->xd, c->A, c->B, c->s, c->N, c->I, c->O, c->R);
+    return weighted(c->r, c->out, (size_t)c->N * c->O);
+}
+static void check_lora(double p) {
+    int N = 6, I = 7, O = 5, R = 3;
+    LoraCtx c = {N, I, O, R, 1.7, p, 12345, rnd(N * I, 1), rnd(O * I, 1), rnd(O, 1), rnd(R * I, 1), rnd(O * R, 1),
+                 zeros(N * I), zeros(N * R), zeros(N * O), rnd(N * O, 1)};
+    lora_loss(&c);
+    double *gx = zeros(N * I), *gA = zeros(R * I), *gB = zeros(O * R), *g = zeros(N * R), *gxd = zeros(N * I);
+    matmul_backward(gx, NULL, NULL, c.r, c.x, weight_f32(c.w), N, I, O);
+    lora_backward(gxd, gA, gB, g, c.r, c.xd, c.h, c.A, c.B, c.s, N, I, O, R);
+    dropout_backward(gx, gxd, N, I, p, c.key);
+    char what[96];
+    snprintf(what, sizeof what, "LoRA on a frozen linear, dropout %.1f: dx", p);
+    fd_check(what, lora_loss, &c, c.x, (size_t)N * I, gx);
+    snprintf(what, sizeof what, "LoRA on a frozen linear, dropout %.1f: dA", p);
+    fd_check(what, lora_loss, &c, c.A, (size_t)R * I, gA);
+    snprintf(what, sizeof what, "LoRA on a frozen linear, dropout %.1f: dB", p);
+    fd_check(what, lora_loss, &c, c.B, (size_t)O * R, gB);
+}
+
+/* Dropout's masks by meaning: the kept share is 1 - p, kept values are scaled by 1/(1-p),
+ * the same key gives the same mask, another key (or row) another one, p = 0 is the identity. */
+static void check_dropout(void) {
+    int N = 64, I = 1000;
+    double p = 0.3, *x = zeros((size_t)N * I), *y = zeros((size_t)N * I), *y2 = zeros((size_t)N * I),
+           *y3 = zeros((size_t)N * I);
+    for (size_t i = 0; i < (size_t)N * I; i++) x[i] = 1;
+    dropout_forward(y, x, N, I, p, 7);
+    dropout_forward(y2, x, N, I, p, 7);
+    dropout_forward(y3, x, N, I, p, 8);
+    long kept = 0, bad = 0, same = 0, differ_key = 0, rows_equal = 0;
+    for (size_t i = 0; i < (size_t)N * I; i++) {
+        kept += y[i] != 0;
+        bad += y[i] != 0 && fabs(y[i] - 1 / (1 - p)) > 1e-12;
+        same += y[i] == y2[i];
+        differ_key += y[i] != y3[i];
+    }
+    for (int n = 1; n < N; n++) rows_equal += memcmp(y, y + (size_t)n * I, sizeof(double) * I) == 0;
+    double share = (double)kept / ((double)N * I);
+    int ok = fabs(share - (1 - p)) < 0.01 && !bad && same == (long)N * I && differ_key > N * I / 4 && !rows_equal;
+    dropout_forward(y, x, N, I, 0, 7);
+    for (size_t i = 0; i < (size_t)N * I; i++) ok &= y[i] == x[i];
+    printf("%s: dropout masks: kept share %.4f (1 - p = %.2f), scale 1/(1-p), same key same mask, another key %ld "
+           "of %d differ, %ld repeated rows, p = 0 the identity\n", ok ? "PASS" : "FAIL", share, 1 - p, differ_key,
+           N * I, rows_equal);
+    fails += !ok;
+    free(x), free(y), free(y2), free(y3);
 }
 
 /* ------------------------------------------------------------ rope */
@@ -266,7 +325,7 @@ static void check_swiglu(void) {
 typedef struct { int N, E, V; int *tgt; double *x, *w, *logp, *lse, *chunk, *r; } LmCtx;
 static double lm_loss(void *p) {
     LmCtx *c = p;
-    lmhead_logprob_forward(c->logp, c->lse, c->x, c->w, c->tgt, c->N, c->E, c->V, c->chunk);
+    lmhead_logprob_forward(c->logp, c->lse, c->x, weight_f32(c->w), c->tgt, c->N, c->E, c->V, c->chunk);
     return weighted(c->r, c->logp, (size_t)c->N);
 }
 static void check_lmhead_groups(const LmCtx *c);
@@ -281,7 +340,7 @@ static void check_lmhead(void) {
                zeros(LMHEAD_CHUNK_REALS(E, V, LMHEAD_ROWS)), rnd(N, 1)};
     double *gx = zeros((size_t)N * E), *gw = zeros((size_t)V * E);
     lm_loss(&c);
-    lmhead_logprob_backward(gx, gw, c.r, c.x, c.w, tgt, c.lse, N, E, V, c.chunk);
+    lmhead_logprob_backward(gx, gw, c.r, c.x, weight_f32(c.w), tgt, c.lse, N, E, V, c.chunk);
     fd_check("lm head log-softmax dx", lm_loss, &c, c.x, (size_t)N * E, gx);
     fd_check("lm head log-softmax dw", lm_loss, &c, c.w, (size_t)V * E, gw);
     /* and the values: logp must be a log-probability computed the slow way */
@@ -306,7 +365,7 @@ static void check_lmhead(void) {
     /* the fused pass (SFT: whole-vocabulary tiles, forward and backward at once) gives the
      * separate passes' log-probs and gradients */
     double *logp2 = zeros(N), *lse2 = zeros(N), *gx2 = zeros((size_t)N * E), *gw2 = zeros((size_t)V * E), diff = 0;
-    lmhead_logprob_fused(logp2, lse2, gx2, gw2, c.r, c.x, c.w, tgt, N, E, V, LMHEAD_CHUNK, c.chunk, NULL);
+    lmhead_logprob_fused(logp2, lse2, gx2, gw2, c.r, c.x, weight_f32(c.w), tgt, N, E, V, LMHEAD_CHUNK, c.chunk, NULL);
     for (int n = 0; n < N; n++) diff = fmax(diff, fabs(logp2[n] - c.logp[n]) + fabs(lse2[n] - c.lse[n]));
     for (size_t i = 0; i < (size_t)N * E; i++) diff = fmax(diff, fabs(gx2[i] - gx[i]));
     for (size_t i = 0; i < (size_t)V * E; i++) diff = fmax(diff, fabs(gw2[i] - gw[i]));
@@ -334,9 +393,9 @@ static void check_lmhead_groups(const LmCtx *c) {
     int N = c->N, E = c->E, V = c->V;
     int bounds[] = {0, 100, 130, 130, 500, 700, 1000, N}, G = 7;
     double *dlogp = zeros(N), *gx = zeros((size_t)N * E), *gw = zeros((size_t)V * E);
-    lmhead_logprob_forward(c->logp, c->lse, c->x, c->w, c->tgt, N, E, V, c->chunk);
+    lmhead_logprob_forward(c->logp, c->lse, c->x, weight_f32(c->w), c->tgt, N, E, V, c->chunk);
     for (int g = 0; g < G; g++) group_dlogp(bounds, g, c->logp, c->r, dlogp);
-    lmhead_logprob_backward(gx, gw, dlogp, c->x, c->w, c->tgt, c->lse, N, E, V, c->chunk);
+    lmhead_logprob_backward(gx, gw, dlogp, c->x, weight_f32(c->w), c->tgt, c->lse, N, E, V, c->chunk);
     int tiles[] = {LMHEAD_CHUNK, 300};
     for (int k = 0; k < 2; k++) {
         double *logp2 = zeros(N), *lse2 = zeros(N), *dlogp2 = zeros(N), *gx2 = zeros((size_t)N * E),
@@ -344,7 +403,7 @@ static void check_lmhead_groups(const LmCtx *c) {
         int calls[7] = {0}, once = 1;
         GroupCtx ctx = {c, bounds, logp2, dlogp2, calls};
         LmGroups groups = {bounds, G, group_grad, &ctx};
-        lmhead_logprob_fused(logp2, lse2, gx2, gw2, dlogp2, c->x, c->w, c->tgt, N, E, V, tiles[k], c->chunk, &groups);
+        lmhead_logprob_fused(logp2, lse2, gx2, gw2, dlogp2, c->x, weight_f32(c->w), c->tgt, N, E, V, tiles[k], c->chunk, &groups);
         for (int n = 0; n < N; n++)
             diff = fmax(diff, fabs(logp2[n] - c->logp[n]) + fabs(lse2[n] - c->lse[n]) + fabs(dlogp2[n] - dlogp[n]));
         for (size_t i = 0; i < (size_t)N * E; i++) diff = fmax(diff, fabs(gx2[i] - gx[i]));
@@ -364,6 +423,9 @@ int main(void) {
     check_rmsnorm();
     check_residual_rmsnorm();
     check_matmul();
+    check_lora(0);
+    check_lora(0.4);
+    check_dropout();
     check_rope();
     check_attention();
     check_attention_tiles();

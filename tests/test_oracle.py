@@ -61,8 +61,11 @@ def rms_norm(x, w, eps):
     return w * (x / torch.sqrt((x * x).mean(-1, keepdim=True) + eps))
 
 
-def reference_forward(P, cfg, ids, pos, valid):
+def reference_forward(P, cfg, ids, pos, valid, lora=None):
     """P: dict HF name -> tensor. ids/pos: [B, T] long. valid: [B, T] bool (False = padding).
+    lora: None, or PEFT's LoRA (FORMATS.md 9.1) on some linear layers: dict with "A" and "B"
+    (module name, e.g. "model.layers.0.self_attn.q_proj" -> tensor), "scale", and "masks"
+    (None, or (layer, module suffix) -> dropout's mask [B, T, in], 0 or 1/(1-p)).
     Returns logits [B, T, V]."""
     B, T = ids.shape
     E, nh, nkv, D = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"]
@@ -82,7 +85,12 @@ def reference_forward(P, cfg, ids, pos, valid):
 
         def lin(x, name, with_bias):
             y = x @ P[pre + name + ".weight"].T
-            return y + P[pre + name + ".bias"] if with_bias else y
+            y = y + P[pre + name + ".bias"] if with_bias else y
+            if lora is not None and pre + name in lora["A"]:  # y = W x + b + s B A dropout(x)
+                masks = lora.get("masks")
+                xd = x * masks[(l, name.split(".")[-1])] if masks is not None else x
+                y = y + lora["scale"] * ((xd @ lora["A"][pre + name].T) @ lora["B"][pre + name].T)
+            return y
 
         q = lin(a, "self_attn.q_proj", bias).view(B, T, nh, D)
         k = lin(a, "self_attn.k_proj", bias).view(B, T, nkv, D)
@@ -95,11 +103,11 @@ def reference_forward(P, cfg, ids, pos, valid):
         s = torch.einsum("bthd,buhd->bhtu", q, k) / np.sqrt(D)
         s = s.masked_fill(~allowed[:, None], float("-inf"))
         o = torch.einsum("bhtu,buhd->bthd", torch.softmax(s, -1), v).reshape(B, T, nh * D)
-        h = h + o @ P[pre + "self_attn.o_proj.weight"].T
+        h = h + lin(o, "self_attn.o_proj", False)
         m = rms_norm(h, P[pre + "post_attention_layernorm.weight"], eps)
-        gate = m @ P[pre + "mlp.gate_proj.weight"].T
-        up = m @ P[pre + "mlp.up_proj.weight"].T
-        h = h + (torch.nn.functional.silu(gate) * up) @ P[pre + "mlp.down_proj.weight"].T
+        gate = lin(m, "mlp.gate_proj", False)
+        up = lin(m, "mlp.up_proj", False)
+        h = h + lin(torch.nn.functional.silu(gate) * up, "mlp.down_proj", False)
     hf = rms_norm(h, P["model.norm.weight"], eps)
     head = P["model.embed_tokens.weight"] if cfg["tie_word_embeddings"] else P["lm_head.weight"]
     return hf @ head.T
@@ -309,8 +317,8 @@ def run_pref_step(name, cfg, loss, beta, seed, recompute=False, ref_bf16=False):
                         "--data", data, "--out", out, "--loss", f"pref:{loss}:{beta}"] +
                        (["--recompute"] if recompute else []) + (["--ref-bf16"] if ref_bf16 else []), check=True)
         C, _ = st_numpy.read(out)
-    if ref_bf16:  # the engine keeps the reference rounded to bf16: so must torch
-        R32 = {k: st_numpy.bf16_bits_to_f32(st_numpy.f32_to_bf16_bits(v)) for k, v in R32.items()}
+    if ref_bf16:  # the engine keeps the reference's matrices rounded to bf16 (vectors fp32): so must torch
+        R32 = {k: st_numpy.bf16_bits_to_f32(st_numpy.f32_to_bf16_bits(v)) if v.ndim == 2 else v for k, v in R32.items()}
     seqs = sequences(rows, "pref")
     B, T = len(seqs), max(len(s[0]) for s in seqs)
     ids = torch.zeros(B, T, dtype=torch.long)

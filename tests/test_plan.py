@@ -42,6 +42,13 @@ def main():
         "configs/qwen2.5-7b.json": 7615616512,
         "configs/llama-3-8b.json": 8030261248,
     }
+    n_vectors = {}  # norms and biases: L * (2E + biases) + E
+    for cfg in expected:
+        c = json.load(open(os.path.join(ROOT, cfg)))["model_config"]
+        E, L, nh, nkv = c["hidden_size"], c["num_hidden_layers"], c["num_attention_heads"], c["num_key_value_heads"]
+        D = E // nh
+        bias = (nh + 2 * nkv) * D if c["model_type"] == "qwen2" else 0
+        n_vectors[cfg] = L * (2 * E + bias) + E
     for cfg, n_params in expected.items():
         for stage, ref in (("sft", None), ("pref", "fp32"), ("pref", "bf16")):
             args = ["--dry-run", "--config", cfg, "--stage", stage] + (["--ref-dtype", ref] if ref else [])
@@ -50,7 +57,9 @@ def main():
             r = regions(p.stdout)
             ok = p.returncode == 0 and m and int(m.group(1)) == n_params
             ok = ok and r["params"] == page(4 * n_params) and r["grads"] == r["params"] and r["adam_m"] == r["params"]
-            want_ref = 0 if ref is None else page(n_params * (2 if ref == "bf16" else 4))
+            # the reference copy keeps its matrices in bf16 and its vectors (norms, biases) in fp32
+            want_ref = 0 if ref is None else page(4 * n_params if ref == "fp32" else
+                                                  2 * (n_params - n_vectors[cfg]) + 4 * n_vectors[cfg])
             ok = ok and r["ref_params"] == want_ref and r["activations"] > 0
             ok = ok and r["total"] == sum(v for k, v in r.items() if k != "total")
             ok = ok and r["total"] > 100 * 2 ** 30
