@@ -22,6 +22,9 @@ int adapter_dir_is(const char *dir);
  * anything that is not a plain LoRA this program can apply), and base_model_name_or_path
  * (malloc'd, NULL when absent). */
 void adapter_read_config(const char *dir, LoraConfig *l, char **base_model);
+/* Its tensors' names, shapes and dtypes against what the config implies on base c, from the
+ * headers alone (before anything big is read): what adapter_load demands. */
+void adapter_check_files(const char *dir, const ModelConfig *c, const LoraConfig *l);
 /* Its tensors into dst (laid out like m's parameters): every tensor the config implies
  * must be there with the right shape, and nothing else (stricter than PEFT, which leaves a
  * misnamed layer silently unadapted). */

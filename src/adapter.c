@@ -140,44 +140,69 @@ static void shape_string(char *buf, size_t n, const int64_t *shape, int ndim) {
     else snprintf(buf, n, "(%d dimensions)", ndim);
 }
 
-void adapter_load(const char *dir, const Model *m, float *dst) {
-    char *path = path_join(dir, "adapter_model.safetensors");
-    if (!path_is_file(path)) die("%s: no adapter_model.safetensors next to adapter_config.json", dir);
-    StSet s;
-    st_open(&s, path);
-    int L = m->cfg.n_layers, expected = 0;
+/* Every tensor the config implies is in s with its shape and a float dtype, and nothing else. */
+static void check_tensors(const StSet *s, const char *path, const ModelConfig *c, const LoraConfig *l) {
+    ParamInfo info[P_KINDS];
+    param_layout(c, l, 1, info);
+    int L = c->n_layers, expected = 0;
     for (int k = P_BASE_KINDS; k < P_KINDS; k++) {
-        const ParamInfo *p = &m->info[k];
+        const ParamInfo *p = &info[k];
         if (!p->present) continue;
-        for (int l = 0; l < L; l++, expected++) {
+        for (int li = 0; li < L; li++, expected++) {
             char name[160];
-            param_name((ParamKind)k, l, name, sizeof name);
-            const StTensor *t = st_find(&s, name);
+            param_name((ParamKind)k, li, name, sizeof name);
+            const StTensor *t = st_find(s, name);
             if (!t) die("%s: tensor \"%s\" is missing (adapter_config.json implies it)", path, name);
             if (t->ndim != 2 || t->shape[0] != (int64_t)p->rows || t->shape[1] != (int64_t)p->cols) {
                 char got[64], want[64];
                 shape_string(got, sizeof got, t->shape, t->ndim);
                 shape_string(want, sizeof want, (int64_t[]){(int64_t)p->rows, (int64_t)p->cols}, 2);
-                die("%s: tensor \"%s\" has shape %s, but rank %d on this base implies %s", path, name, got, m->shape.lora.r,
-                    want);
+                die("%s: tensor \"%s\" has shape %s, but rank %d on this base implies %s", path, name, got, l->r, want);
             }
             if (t->dtype != ST_F32 && t->dtype != ST_F16 && t->dtype != ST_BF16)
                 die("%s: tensor \"%s\" has dtype %s; adapters must be F32, F16 or BF16", path, name, t->dtype_name);
-            st_read_f32(&s, t, dst + param_offset(m, (ParamKind)k, l));
         }
     }
-    if (s.n_tensors != expected) /* something the config does not account for: name it */
-        for (int i = 0; i < s.n_tensors; i++) {
-            int known = 0;
-            for (int k = P_BASE_KINDS; k < P_KINDS && !known; k++)
-                for (int l = 0; l < L && m->info[k].present && !known; l++) {
-                    char name[160];
-                    param_name((ParamKind)k, l, name, sizeof name);
-                    known = strcmp(name, s.tensors[i].name) == 0;
-                }
-            if (!known)
-                die("%s: tensor \"%s\" is not part of the adapter adapter_config.json describes on this base", path,
-                    s.tensors[i].name);
+    if (s->n_tensors == expected) return;
+    for (int i = 0; i < s->n_tensors; i++) { /* something the config does not account for: name it */
+        int known = 0;
+        for (int k = P_BASE_KINDS; k < P_KINDS && !known; k++)
+            for (int li = 0; li < L && info[k].present && !known; li++) {
+                char name[160];
+                param_name((ParamKind)k, li, name, sizeof name);
+                known = strcmp(name, s->tensors[i].name) == 0;
+            }
+        if (!known)
+            die("%s: tensor \"%s\" is not part of the adapter adapter_config.json describes on this base", path,
+                s->tensors[i].name);
+    }
+}
+
+static char *weights_path(const char *dir) {
+    char *path = path_join(dir, "adapter_model.safetensors");
+    if (!path_is_file(path)) die("%s: no adapter_model.safetensors next to adapter_config.json", dir);
+    return path;
+}
+
+void adapter_check_files(const char *dir, const ModelConfig *c, const LoraConfig *l) {
+    char *path = weights_path(dir);
+    StSet s;
+    st_open(&s, path); /* headers only */
+    check_tensors(&s, path, c, l);
+    st_close(&s);
+    free(path);
+}
+
+void adapter_load(const char *dir, const Model *m, float *dst) {
+    char *path = weights_path(dir);
+    StSet s;
+    st_open(&s, path);
+    check_tensors(&s, path, &m->cfg, &m->shape.lora);
+    for (int k = P_BASE_KINDS; k < P_KINDS; k++)
+        for (int li = 0; li < m->cfg.n_layers && m->info[k].present; li++) {
+            char name[160];
+            param_name((ParamKind)k, li, name, sizeof name);
+            st_read_f32(&s, st_find(&s, name), dst + param_offset(m, (ParamKind)k, li));
         }
     st_close(&s);
     free(path);

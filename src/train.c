@@ -89,6 +89,13 @@ static void resolve_base_types(ModelSource *src, const Options *o, int weights) 
                 die("--base-dtype %s: this program cannot quantize %s weights into %s blocks; use a GGUF that has "
                     "them (llama.cpp's llama-quantize), or f32, f16, bf16 or q8_0", o->base_dtype,
                     ggml_type_info(*t)->name, ggml_type_info(want)->name);
+            const GgmlTypeInfo *ti = ggml_type_info(want);
+            if (info[k].cols % (size_t)ti->block) {
+                char name[160];
+                param_name((ParamKind)k, l, name, sizeof name);
+                die("--base-dtype %s: %s has rows of %zu values, not whole %s blocks of %d", o->base_dtype, name,
+                    info[k].cols, ti->name, ti->block);
+            }
             *t = want;
         }
 }
@@ -114,6 +121,7 @@ static void resolve_lora(ModelSource *src, const Options *o) {
         if (o->use_rslora && !l->rslora) die("--use-rslora contradicts %s (use_rslora false)", cfg);
         l->dropout = o->lora_dropout; /* a training choice, not the adapter's (TRL's DPO turns it off) */
         lora_check_fits(l, &src->cfg, cfg);
+        adapter_check_files(o->adapter, &src->cfg, l);
         src->adapter = xstrdup(o->adapter);
         src->base_model = base;
         free(cfg);

@@ -65,6 +65,80 @@ def rewrite_header(path, edit):
     open(path, "wb").write(struct.pack("<Q", len(hb)) + hb + data[8 + n:])
 
 
+ADAPTER_DIMS = {"q_proj": (16, 16), "k_proj": (16, 8), "v_proj": (16, 8), "o_proj": (16, 16), "gate_proj": (16, 24),
+                "up_proj": (16, 24), "down_proj": (24, 16)}  # (in, out) on CFG
+
+
+def make_adapter(d, r=4, targets=("q_proj", "v_proj"), shape_r=None, extra_tensor=None, drop_tensor=None,
+                 dtype="F32", **cfg):
+    """A PEFT adapter directory for CFG, broken as asked."""
+    os.makedirs(d, exist_ok=True)
+    c = dict(peft_type="LORA", r=r, lora_alpha=8, target_modules=list(targets), bias="none")
+    c.update(cfg)
+    json.dump(c, open(os.path.join(d, "adapter_config.json"), "w"))
+    rng = np.random.default_rng(1)
+    k = shape_r or r
+    t = {}
+    for l in range(2):
+        for m in targets:
+            i, o = ADAPTER_DIMS[m]
+            part = "self_attn" if m[0] in "qkvo" else "mlp"
+            t[f"base_model.model.model.layers.{l}.{part}.{m}.lora_A.weight"] = rng.normal(0, 0.1, (k, i))
+            t[f"base_model.model.model.layers.{l}.{part}.{m}.lora_B.weight"] = rng.normal(0, 0.1, (o, k))
+    if extra_tensor:
+        t[extra_tensor] = np.zeros((4, 16))
+    if drop_tensor:
+        del t[drop_tensor]
+    if dtype == "I32":
+        path = os.path.join(d, "adapter_model.safetensors")
+        st_numpy.write(path, t, "F32", {"format": "pt"})
+        rewrite_header(path, lambda h: h[next(x for x in h if "lora_A" in x)].update(dtype="I32"))
+    else:
+        st_numpy.write(os.path.join(d, "adapter_model.safetensors"), t, dtype, {"format": "pt"})
+    return d
+
+
+def adapter_cases(tmp, good_model, good_data):
+    """Yield (name, model_dir, data_file, expected substrings, extra arguments) for --adapter and LoRA flags."""
+    a = lambda name, **kw: make_adapter(os.path.join(tmp, "ad-" + name), **kw)  # noqa: E731
+    yield ("adapter whose tensors have another rank than its config", good_model, good_data,
+           ["adapter_model.safetensors", "lora_A.weight", "shape [8, 16]", "rank 4", "[4, 16]"],
+           ["--adapter", a("rank", shape_r=8)])
+    yield ("adapter with a tensor its target_modules do not name", good_model, good_data,
+           ["adapter_model.safetensors", "up_proj.lora_A.weight", "not part of the adapter"],
+           ["--adapter", a("extra", extra_tensor="base_model.model.model.layers.0.mlp.up_proj.lora_A.weight")])
+    yield ("adapter missing one of its tensors", good_model, good_data,
+           ["adapter_model.safetensors", "layers.1.self_attn.v_proj.lora_B.weight", "missing"],
+           ["--adapter", a("missing", drop_tensor="base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight")])
+    yield ("adapter targeting a module this program does not adapt", good_model, good_data,
+           ["adapter_config.json", "lm_head", "not one this program adapts"],
+           ["--adapter", a("lmhead", target_modules=["q_proj", "lm_head"])])
+    yield ("adapter_config.json that is not LoRA", good_model, good_data,
+           ["adapter_config.json", "PREFIX_TUNING", "only LoRA"], ["--adapter", a("prefix", peft_type="PREFIX_TUNING")])
+    yield ("adapter of rank 0", good_model, good_data, ["adapter_config.json", "\"r\"", "positive integer"],
+           ["--adapter", a("r0", r=0)])
+    yield ("adapter of a rank larger than a layer", good_model, good_data,
+           ["adapter_config.json", "rank 12", "k_proj", "16 -> 8"], ["--adapter", a("r12", r=12, targets=("k_proj",))])
+    yield ("adapter asking for DoRA", good_model, good_data, ["adapter_config.json", "use_dora", "plain LoRA"],
+           ["--adapter", a("dora", use_dora=True)])
+    yield ("adapter tensors of an integer dtype", good_model, good_data,
+           ["adapter_model.safetensors", "dtype I32", "F32, F16 or BF16"], ["--adapter", a("int", dtype="I32")])
+    yield ("--adapter given a full model (a full fine-tuning checkpoint)", good_model, good_data,
+           ["no adapter_config.json", "pass it as --model"], ["--adapter", good_model])
+    yield ("--lora-r larger than a layer (training)", good_model, good_data, ["--lora-r", "rank 9", "k_proj"],
+           ["--stage", "sft", "--lora-r", "9"])
+    yield ("--lora-r contradicting --adapter's rank", good_model, good_data, ["--lora-r 2", "r 4"],
+           ["--adapter", a("flag", r=4), "--lora-r", "2"])
+    yield ("--lora-targets naming no known layer", good_model, good_data, ["--lora-targets", "attn"],
+           ["--stage", "sft", "--lora-r", "2", "--lora-targets", "q,attn"])
+    yield ("--base-dtype q4_k for F32 weights (a type this program cannot quantize to)", good_model, good_data,
+           ["--base-dtype q4_k", "cannot quantize F32", "Q4_K"], ["--base-dtype", "q4_k"])
+    yield ("--base-dtype q8_0 on rows that are not whole Q8_0 blocks", good_model, good_data,
+           ["--base-dtype q8_0", "model.embed_tokens.weight", "rows of 16 values", "Q8_0"], ["--base-dtype", "q8_0"])
+    yield ("--merge without --adapter", good_model, good_data, ["--merge needs --adapter"],
+           ["--stage", "convert", "--merge"])
+
+
 def cases(tmp):
     """Yield (name, model_dir, data_file, expected substrings of the error line)."""
     good_data = os.path.join(tmp, "good.jsonl")
@@ -177,11 +251,11 @@ def cases(tmp):
     yield "input_ids of the wrong type", d, bad, ["bad_type.jsonl:1:", "input_ids", "array"]
 
 
-def run_case(binary, name, model, data, expect, out_file):
+def run_case(binary, name, model, data, expect, out_file, extra=()):
     with open(out_file, "w") as f:
         f.write("precious\n")
     env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0:abort_on_error=0", UBSAN_OPTIONS="halt_on_error=1")
-    p = subprocess.run([binary, "--stage", "eval", "--model", model, "--data", data, "--out", out_file],
+    p = subprocess.run([binary, "--stage", "eval", "--model", model, "--data", data, "--out", out_file, *extra],
                        capture_output=True, text=True, env=env, timeout=120)
     lines = p.stderr.strip().splitlines()
     problems = []
@@ -209,10 +283,11 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         outdir = os.path.join(tmp, "out")
         os.makedirs(outdir)
-        all_cases = list(cases(tmp))
+        all_cases = [c + ([],) for c in cases(tmp)]
         # the good model and data must work, or every case above would pass for the wrong reason
         d = os.path.join(tmp, "good_model")
         make_model(d)
+        all_cases += list(adapter_cases(tmp, d, os.path.join(tmp, "good.jsonl")))
         for binary in BINARIES:
             if not os.path.exists(binary):
                 print(f"FAIL: bad input: {binary} is not built")
@@ -223,8 +298,15 @@ def main():
             print(f"{'PASS' if ok else 'FAIL'}: bad input control: the unbroken model and data evaluate "
                   f"({os.path.basename(os.path.dirname(binary)) if 'asan' in binary else 'train'})"
                   + ("" if ok else f": {p.stderr.strip()[:300]}"))
-            for name, model, data, expect in all_cases:
-                run_case(binary, name, model, data, expect, os.path.join(outdir, "result.jsonl"))
+            ad = make_adapter(os.path.join(tmp, "good_adapter"))
+            p = subprocess.run([binary, "--stage", "eval", "--model", d, "--data", os.path.join(tmp, "good.jsonl"),
+                                "--adapter", ad], capture_output=True, text=True,
+                               env=dict(os.environ, ASAN_OPTIONS="detect_leaks=0"))
+            ok = p.returncode == 0 and '"row": 0' in p.stdout
+            print(f"{'PASS' if ok else 'FAIL'}: bad input control: the unbroken adapter applies"
+                  + ("" if ok else f": {p.stderr.strip()[:300]}"))
+            for name, model, data, expect, extra in all_cases:
+                run_case(binary, name, model, data, expect, os.path.join(outdir, "result.jsonl"), extra)
 
 
 if __name__ == "__main__":
