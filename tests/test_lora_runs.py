@@ -290,6 +290,46 @@ def main():
                        not bad, "; ".join(bad[:4]))
         guard("LoRA GGUF", lora_gguf)
 
+        def random_gguf():  # scripts/make_random_gguf.py: what the 7B/8B measurements run on
+            bad = []
+            for fam, c in (("qwen2", dict(FAMILIES["qwen2"], hidden_size=256, intermediate_size=512,
+                                          num_hidden_layers=8, tie_word_embeddings=False)),
+                           ("llama", dict(FAMILIES["llama"], hidden_size=256, intermediate_size=768))):
+                cpath = os.path.join(tmp, f"big-{fam}.json")
+                json.dump(c, open(cpath, "w"))
+                for kind in ("q4_k_m", "q8_0"):
+                    out = os.path.join(tmp, f"random-{fam}-{kind}.gguf")
+                    subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "make_random_gguf.py"), cpath, out,
+                                    "--type", kind], check=True, capture_output=True)
+                    f = G.read_gguf(out)
+                    L = c["num_hidden_layers"]
+                    for t in f.tensors:
+                        n, name = int(np.prod(t["ne"])), t["name"]
+                        if t["n_dims"] == 1:
+                            continue
+                        l = int(name.split(".")[1]) if name.startswith("blk.") else 0
+                        more = l < L // 8 or l >= 7 * L // 8 or (l - L // 8) % 3 == 2
+                        want = G.Q8_0 if kind == "q8_0" else G.Q6_K if name == "output.weight" or (
+                            more and ("attn_v" in name or "ffn_down" in name)) else G.Q4_K
+                        v = G.dequantize(t["type"], f.raw(name), n)
+                        if t["type"] != want or not (0.018 < v.std() < 0.022) or abs(v.mean()) > 0.002:
+                            bad.append(f"{fam} {kind} {name}: {G.type_name(t['type'])}, mean {v.mean():.4f}, "
+                                       f"std {v.std():.4f}")
+                    rows = os.path.join(tmp, "ids.jsonl")
+                    with open(rows, "w") as g:
+                        for i in range(4):
+                            g.write(json.dumps({"input_ids": list(range(1 + i, 130 + i))}) + "\n")
+                    p = train("--stage", "eval", "--model", out, "--data", rows)
+                    nll = float(p.stderr.split("per scored token) ")[1].split(",")[0])
+                    if abs(nll - math.log(c["vocab_size"])) > 0.3:
+                        bad.append(f"{fam} {kind}: a fresh model scores {nll:.3f}, not about ln(V)")
+                    train("--stage", "sft", "--model", out, "--data", rows, "--lora-r", "4", "--max-steps", "1",
+                          "--seq-len", "256", "--out", os.path.join(tmp, f"rg-{fam}-{kind}"))
+            result("scripts/make_random_gguf.py: Q4_K_M (llama.cpp's types per tensor) and Q8_0 files of both "
+                   "families with values of mean 0 and std 0.02; they load, score about ln(V) and train a LoRA step",
+                   not bad, "; ".join(bad[:3]))
+        guard("random GGUF", random_gguf)
+
 
 if __name__ == "__main__":
     main()

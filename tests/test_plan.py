@@ -37,6 +37,75 @@ def page(x):
     return (x + 4095) // 4096 * 4096
 
 
+BLOCK = {"bf16": (1, 2), "q8_0": (32, 34), "q4_k": (256, 144), "q6_k": (256, 210)}  # elements, bytes (FORMATS 2)
+
+
+def base_bytes(c, dtype):
+    """The frozen base as the plan must carve it, from the config alone: each tensor 64-byte
+    aligned, vectors fp32, matrices in dtype; q4_k_m is llama.cpp's mix (llama-quant.cpp's
+    use_more_bits: Q6_K for the output and, in the first and last eighth of the layers and
+    every third between, attn_v and ffn_down; Q4_K elsewhere)."""
+    E, L, F, V = c["hidden_size"], c["num_hidden_layers"], c["intermediate_size"], c["vocab_size"]
+    D = E // c["num_attention_heads"]
+    q, kv = c["num_attention_heads"] * D, c["num_key_value_heads"] * D
+    al = lambda b: (b + 63) // 64 * 64  # noqa: E731
+
+    def mat(rows, cols, t):
+        n, b = BLOCK[t]
+        return al(rows * cols // n * b)
+
+    def pick(kind, l):
+        if dtype != "q4_k_m":
+            return dtype
+        more = l < L // 8 or l >= 7 * L // 8 or (l - L // 8) % 3 == 2
+        return "q6_k" if kind == "output" or (kind in ("v", "down") and more) else "q4_k"
+    total = mat(V, E, pick("embed", 0)) + al(4 * E) + (0 if c["tie_word_embeddings"] else mat(V, E, pick("output", 0)))
+    for l in range(L):
+        total += 2 * al(4 * E) + mat(q, E, pick("q", l)) + mat(kv, E, pick("k", l)) + mat(kv, E, pick("v", l))
+        total += mat(E, q, pick("o", l)) + mat(F, E, pick("gate", l)) + mat(F, E, pick("up", l)) + \
+            mat(E, F, pick("down", l))
+        if c["model_type"] == "qwen2":
+            total += al(4 * q) + 2 * al(4 * kv)
+    return total
+
+
+def lora_plans(n_vectors):
+    """The 7B/8B LoRA configs: PEFT's trainable count, the adapter alone trained, the base carved
+    by type, and the whole run inside 24 GiB (a Q4_K base inside 10 GiB)."""
+    published = {"configs/qwen2.5-7b-lora.json": 40370176, "configs/llama-3-8b-lora.json": 41943040}  # r 16, all-linear
+    for cfg in ("configs/qwen2.5-7b-lora.json", "configs/llama-3-8b-lora.json", "configs/qwen2.5-7b-lora-pref.json",
+                "configs/llama-3-8b-lora-pref.json"):
+        c = json.load(open(os.path.join(ROOT, cfg)))["model_config"]
+        E, F, L = c["hidden_size"], c["intermediate_size"], c["num_hidden_layers"]
+        D = E // c["num_attention_heads"]
+        q, kv = c["num_attention_heads"] * D, c["num_key_value_heads"] * D
+        n_lora = 16 * L * ((E + q) * 2 + (E + kv) * 2 + (E + F) * 3)
+        for dtype in ("bf16", "q8_0", "q4_k", "q4_k_m"):
+            p, _, _ = run("--dry-run", "--config", cfg, "--base-dtype", dtype)
+            r = regions(p.stdout)
+            m = re.search(r"LoRA: r 16, alpha 32 .*: (\d+) trainable parameters", p.stdout)
+            problems = []
+            if p.returncode != 0 or not m:
+                problems.append(p.stdout + p.stderr)
+            else:
+                if int(m.group(1)) != n_lora or published.get(cfg.replace("-pref", ""), n_lora) != n_lora:
+                    problems.append(f"trainable {m.group(1)} vs {n_lora}")
+                if not (r["params"] == r["grads"] == r["adam_m"] == r["adam_v"] == page(4 * n_lora)):
+                    problems.append("params, grads and moments are not the adapter's size")
+                if r["base"] != page(base_bytes(c, dtype)):
+                    problems.append(f"base {r['base']} vs {page(base_bytes(c, dtype))} counted from the config")
+                if r["ref_params"] != 0:
+                    problems.append("a reference copy beside the base")
+                limit = 10 if dtype.startswith("q4") else 24
+                # a run from an SFT adapter also keeps that adapter, frozen, as the reference
+                worst = r["total"] + (page(4 * n_lora) if "pref" in cfg else 0)
+                if worst >= limit * 2 ** 30:
+                    problems.append(f"{worst / 2**30:.2f} GiB is not under {limit} GiB")
+            result(f"{cfg} --base-dtype {dtype}: the adapter alone trained ({n_lora} parameters), the base by type, "
+                   f"{r.get('total', 0) / 2**30:.2f} GiB under {10 if dtype.startswith('q4') else 24} GiB",
+                   not problems, "; ".join(problems)[:400])
+
+
 def main():
     expected = {  # parameters, from FORMATS.md 5.5
         "configs/qwen2.5-7b.json": 7615616512,
@@ -93,6 +162,8 @@ def main():
     result("--recompute keeps only layer inputs: Qwen2.5-7B SFT 1 x 2048 activations", ok,
            f"{got[False] / 2**30:.2f} GiB -> {got[True] / 2**30:.2f} GiB (counted from the config: "
            f"{want[False] / 2**30:.2f} -> {want[True] / 2**30:.2f})")
+
+    lora_plans(n_vectors)
 
     # eval's plan has no gradients, moments, reference or kept activations
     p, _, _ = run("--dry-run", "--config", "configs/qwen2.5-7b.json", "--stage", "eval")
