@@ -3,8 +3,9 @@
 The arena plan is meant to be the truth about memory: the program's peak resident set
 should be its fixed baseline (binary, libraries, thread stacks, the rows read) plus the
 plan, within 5% of the plan. Checked for a training-shaped run (engine_check: forward with
-kept activations + backward, gradients) and for --stage eval (forward only), on a model big
-enough that the plan dwarfs noise (~100-300 MB).
+kept activations + backward, gradients), for --stage eval (forward only), and for LoRA SFT
+and SPO runs on a Q4_K_M GGUF base with --recompute (the 7B/8B recipe, shrunk), on models
+big enough that the plan dwarfs noise (~100-300 MB).
 """
 import json
 import os
@@ -94,6 +95,40 @@ def main():
         else:
             check(f"eval from a {os.path.getsize(gguf) / 2**20:.0f} MiB F32 GGUF (mapped, not copied)",
                   *map(int, m.groups()))
+        lora_runs(tmp, rng)
+
+
+def lora_runs(tmp, rng):
+    """LoRA SFT (1 x 512 tokens) and SPO (a pair of 2 x 512) on a random Q4_K_M GGUF, --recompute."""
+    cfg = os.path.join(tmp, "q.json")
+    json.dump(dict(model_type="qwen2", hidden_size=768, num_hidden_layers=4, num_attention_heads=6,
+                   num_key_value_heads=2, intermediate_size=2048, vocab_size=32000, tie_word_embeddings=False,
+                   rope_theta=1e6, rms_norm_eps=1e-6), open(cfg, "w"))
+    gguf = os.path.join(tmp, "q4km.gguf")
+    subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "make_random_gguf.py"), cfg, gguf, "--type",
+                    "q4_k_m"], check=True, capture_output=True)
+    sft, pref = os.path.join(tmp, "lsft.jsonl"), os.path.join(tmp, "lpref.jsonl")
+    with open(sft, "w") as f:
+        for _ in range(2):
+            f.write(json.dumps({"input_ids": rng.integers(0, 32000, 512).tolist()}) + "\n")
+    with open(pref, "w") as f:  # short prompts: almost every token is scored, so the LM head's tile fills
+        for _ in range(2):
+            f.write(json.dumps({"prompt_input_ids": rng.integers(0, 32000, 2).tolist(),
+                                "chosen_input_ids": rng.integers(0, 32000, 510).tolist(),
+                                "rejected_input_ids": rng.integers(0, 32000, 510).tolist()}) + "\n")
+    for label, args in (("LoRA SFT on a Q4_K_M GGUF, 1 x 512 tokens, --recompute",
+                         ["--stage", "sft", "--data", sft, "--batch-size", "1"]),
+                        ("LoRA SPO on a Q4_K_M GGUF, a pair of 2 x 512 tokens, --recompute",
+                         ["--stage", "pref", "--loss", "spo", "--data", pref, "--batch-size", "1"])):
+        p = subprocess.run([os.path.join(ROOT, "train"), "--model", gguf, *args, "--lora-r", "16", "--recompute",
+                            "--seq-len", "512", "--max-steps", "2", "--report-memory", "--threads", "2", "--out",
+                            os.path.join(tmp, "run-" + args[1])], capture_output=True, text=True)
+        m = re.search(r"arena plan (\d+) bytes .*baseline before the arena (\d+) bytes .*peak RSS (\d+) bytes",
+                      p.stderr)
+        if p.returncode != 0 or not m:
+            print(f"FAIL: memory {label}: ./train failed: {p.stderr.strip()[-300:]}")
+        else:
+            check(label, *map(int, m.groups()))
 
 
 if __name__ == "__main__":
