@@ -4,9 +4,11 @@
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common.h"
 #include "gemm.h"
+#include "gguf.h"
 
 #if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
 #include <immintrin.h>
@@ -105,5 +107,36 @@ int main(int argc, char **argv) {
         }
         free(A), free(B), free(C);
     }
+    /* a frozen base's products (sgemm_w): W kept in its type and dequantized panel by panel,
+     * forward x W^T and input gradient dout W, at the qwen-shape's FFN (rows of 896) and at
+     * Qwen2.5-7B's (3584 x 18944: rows of whole 256-blocks, so the K-quants can be there) */
+    static const uint32_t types[] = {GGML_F32, GGML_BF16, GGML_F16, GGML_Q8_0, GGML_Q4_K, GGML_Q6_K};
+    int typed[][3] = {{512, 4864, 896}, {512, 18944, 3584}}; /* tokens, W rows (out), W columns (in) */
+    for (size_t s = 0; s < sizeof typed / sizeof *typed; s++)
+        for (size_t ti = 0; ti < sizeof types / sizeof *types; ti++)
+            for (int dx = 0; dx < 2; dx++) {
+                const GgmlTypeInfo *info = ggml_type_info(types[ti]);
+                int M = typed[s][0], O = typed[s][1], I = typed[s][2];
+                if (I % info->block || O % info->block) continue;
+                size_t bytes = (size_t)O * (size_t)(I / info->block) * (size_t)info->bytes;
+                uint8_t *W = malloc(bytes); /* every field 0x3c: normal fp16 scales, finite values */
+                memset(W, 0x3c, bytes);
+                int K = dx ? O : I, N = dx ? I : O;
+                float *A = calloc((size_t)M * K, 4), *C = calloc((size_t)M * N, 4);
+                for (int t = 1; t <= max_threads; t *= 2) {
+                    omp_set_num_threads(t);
+                    sgemm_w(M, N, K, A, K, 1, types[ti], W, !dx, C, N, 0);
+                    int reps = 0;
+                    double t0 = now_seconds(), dt;
+                    do {
+                        sgemm_w(M, N, K, A, K, 1, types[ti], W, !dx, C, N, 0);
+                        reps++;
+                    } while ((dt = now_seconds() - t0) < 0.5);
+                    double gf = 2.0 * M * N * K * reps / dt / 1e9;
+                    printf("frozen %-4s W [%5d, %5d], %3d tokens, %s, %d thread(s): %.1f GFLOP/s = %.0f%% of the peak\n",
+                           info->name, O, I, M, dx ? "dout W  " : "x W^T   ", t, gf, 100 * gf / peak[t]);
+                }
+                free(W), free(A), free(C);
+            }
     return 0;
 }

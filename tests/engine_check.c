@@ -3,9 +3,11 @@
  *
  *   engine_check --model DIR|FILE.gguf --data ROWS.jsonl --out RESULT.safetensors
  *                [--loss ce | rowsum:w0,w1,...] [--threads N] [--no-logits] [--report-memory]
- *   engine_check --init CONFIG.json --random-batch B,T --repeat K [--threads N] [--pref]   (benchmark:
- *       an SFT step, or with --pref a DPO step on B pairs: reference forward, policy forward
- *       over chosen and rejected together, backward, AdamW)
+ *   engine_check --init CONFIG.json|--model FILE --random-batch B,T --repeat K [--threads N] [--pref]
+ *       (benchmark: an SFT step, or with --pref a DPO step on B pairs: reference forward, policy
+ *       forward over chosen and rejected together, backward, AdamW; --init initialises from the
+ *       seed, --model loads; with --lora-r R an adapter on the base frozen as --base-dtype
+ *       f32|bf16|f16|q8_0 says (--init) or as the file stores it (--model))
  *   engine_check --model DIR|FILE.gguf --load-only                                   (load throughput)
  *   engine_check --model DIR --ref-model DIR --data PREF.jsonl --out R --loss pref:dpo:0.1
  *       one preference step: the reference's log-probs, the policy's forward and backward with
@@ -51,20 +53,40 @@ static int cmp_double(const void *a, const void *b) {
 /* A full SFT training step (forward, backward of the mean cross-entropy, AdamW) on a random
  * batch of a randomly initialised model, `repeat` times after one warm-up step: median
  * seconds, tokens/s, and the arena plan next to the measured peak RSS. */
-static int benchmark(const char *config_path, int B, int T, int repeat, int pref) {
+static int benchmark(const char *config_path, const char *model_path, uint32_t base_type, int B, int T, int repeat,
+                     int pref) {
     if (B <= 0 || T <= 1 || repeat <= 0) die("engine_check: --init needs --random-batch B,T and --repeat K");
     ModelConfig cfg;
-    config_load_file(&cfg, config_path);
+    ModelFiles files = {0};
+    if (model_path) {
+        model_files_open(&files, model_path);
+        cfg = files.cfg;
+    } else {
+        config_load_file(&cfg, config_path);
+    }
     RunShape shape = {.batch = B, .seq_len = T, .threads = omp_get_max_threads(), .train = 1, .adam = 1,
                       .ref = !pref ? REF_NONE : ref_bf16 ? REF_BF16 : REF_FP32, .recompute = recompute,
                       .pairs = pref};
+    uint32_t *types = NULL;
+    if (lora.r > 0) { /* the frozen base as the file has it, or in base_type; the adapter trained */
+        if (!lora.targets) lora.targets = LORA_ALL_TARGETS;
+        if (!lora.alpha) lora.alpha = 2.0 * lora.r;
+        types = xmalloc(sizeof(uint32_t) * P_BASE_KINDS * (size_t)cfg.n_layers);
+        if (model_path) model_files_types(&files, types);
+        else
+            for (size_t i = 0; i < P_BASE_KINDS * (size_t)cfg.n_layers; i++) types[i] = base_type;
+        shape.lora = lora, shape.base_types = types;
+        shape.ref = pref ? REF_BASE : REF_NONE;
+    }
 #pragma omp parallel
     { }
     sgemm_reserve();
     size_t baseline = rss_now_bytes();
     Model m;
     model_create(&m, &cfg, &shape);
-    model_init_random(&m, 1);
+    if (model_path) model_files_load(&files, &m);
+    else model_init_random(&m, 1);
+    if (lora.r > 0) model_init_adapter(&m, 1);
     if (pref) model_ref_from_params(&m);
     Rng rng;
     rng_seed(&rng, 2);
@@ -119,16 +141,21 @@ static int benchmark(const char *config_path, int B, int T, int repeat, int pref
     double med = secs[repeat / 2];
     size_t peak = rss_peak_bytes();
     double over = (double)peak - (double)baseline - (double)m.arena.plan.total;
-    printf("engine: %s step %d x %d tokens, %d threads%s%s: median %.3f s (min %.3f, max %.3f over %d), %.0f tokens/s\n",
+    char lora_note[96] = "";
+    if (lora.r > 0)
+        snprintf(lora_note, sizeof lora_note, ", LoRA r %d on a frozen %s base", lora.r,
+                 model_path ? "stored" : ggml_type_info(base_type)->name);
+    printf("engine: %s step %d x %d tokens, %d threads%s%s%s: median %.3f s (min %.3f, max %.3f over %d), %.0f tokens/s\n",
            pref ? "PREF" : "SFT", B, T, omp_get_max_threads(), pref && ref_bf16 ? ", reference in bf16" : "",
-           recompute ? ", --recompute" : "", med, secs[0], secs[repeat - 1], repeat, N / med);
+           recompute ? ", --recompute" : "", lora_note, med, secs[0], secs[repeat - 1], repeat, N / med);
     printf("        mean per step: zero grads %.3f s, forward %.3f s, backward %.3f s, clip + AdamW %.3f s\n",
            part[0] / repeat, part[1] / repeat, part[2] / repeat, part[3] / repeat);
     printf("memory: arena plan %s, baseline %s, peak RSS %s: peak - baseline - plan = %+.2f%% of the plan\n",
            fmt_bytes((double)m.arena.plan.total), fmt_bytes((double)baseline), fmt_bytes((double)peak),
            100.0 * over / (double)m.arena.plan.total);
-    free(secs), free(pairs.spans), free(ref), free(tokens), free(bounds), free(losses);
+    free(secs), free(pairs.spans), free(ref), free(tokens), free(bounds), free(losses), free(types);
     model_destroy(&m);
+    if (model_path) model_files_close(&files);
     return 0;
 }
 
@@ -218,6 +245,7 @@ int main(int argc, char **argv) {
     const char *model_dir = NULL, *data = NULL, *out = NULL, *loss = "ce";
     const char *init = NULL, *ref_model = NULL;
     int threads = 0, logits = 1, report = 0, rb = 0, rt = 0, repeat = 0, load_only = 0, bench_pref = 0;
+    uint32_t base_type = GGML_F32;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--model") && i + 1 < argc) model_dir = argv[++i];
         else if (!strcmp(argv[i], "--data") && i + 1 < argc) data = argv[++i];
@@ -237,6 +265,10 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--rslora")) lora.rslora = 1;
         else if (!strcmp(argv[i], "--adapter") && i + 1 < argc) adapter_dir = argv[++i];
         else if (!strcmp(argv[i], "--ref-adapter") && i + 1 < argc) ref_adapter = argv[++i];
+        else if (!strcmp(argv[i], "--base-dtype") && i + 1 < argc) {
+            const char *t = argv[++i];
+            base_type = !strcmp(t, "bf16") ? GGML_BF16 : !strcmp(t, "f16") ? GGML_F16 : !strcmp(t, "q8_0") ? GGML_Q8_0 : GGML_F32;
+        }
         else if (!strcmp(argv[i], "--ref-model") && i + 1 < argc) ref_model = argv[++i];
         else if (!strcmp(argv[i], "--init") && i + 1 < argc) init = argv[++i];
         else if (!strcmp(argv[i], "--random-batch") && i + 1 < argc) sscanf(argv[++i], "%d,%d", &rb, &rt);
@@ -244,7 +276,8 @@ int main(int argc, char **argv) {
         else die("engine_check: unknown argument %s", argv[i]);
     }
     if (threads > 0) omp_set_num_threads(threads);
-    if (init) return benchmark(init, bench_pref ? 2 * rb : rb, rt, repeat, bench_pref);
+    if (init || (model_dir && repeat > 0))
+        return benchmark(init, init ? NULL : model_dir, base_type, bench_pref ? 2 * rb : rb, rt, repeat, bench_pref);
     if (load_only && model_dir) return load_benchmark(model_dir);
     if (!model_dir || !data || !out) die("usage: engine_check --model DIR --data ROWS.jsonl --out RESULT.safetensors");
 
