@@ -172,6 +172,10 @@ static void resolve_model(ModelSource *src, const Options *o, int weights) {
     }
     resolve_base_types(src, o, weights);
     resolve_lora(src, o);
+    if ((strcmp(o->stage, "sft") == 0 || strcmp(o->stage, "pref") == 0) && src->lora.r == 0 &&
+        strcmp(o->base_dtype, "stored") != 0)
+        die("--base-dtype %s keeps a frozen base (LoRA, eval, generate, convert); full fine-tuning trains every "
+            "weight in fp32 (add --lora-r R to train an adapter on a frozen base)", o->base_dtype);
     if (!src->base_model && o->model) src->base_model = absolute_path(o->model);
 }
 

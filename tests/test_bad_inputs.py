@@ -137,6 +137,8 @@ def adapter_cases(tmp, good_model, good_data):
            ["--base-dtype q8_0", "model.embed_tokens.weight", "rows of 16 values", "Q8_0"], ["--base-dtype", "q8_0"])
     yield ("--merge without --adapter", good_model, good_data, ["--merge needs --adapter"],
            ["--stage", "convert", "--merge"])
+    yield ("--base-dtype on a full fine-tuning run", good_model, good_data, ["--base-dtype bf16", "--lora-r"],
+           ["--stage", "sft", "--base-dtype", "bf16"])
 
 
 def cases(tmp):
