@@ -25,6 +25,7 @@ import tempfile
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import reporter  # noqa: E402
 import st_numpy  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -68,15 +69,7 @@ Q22 = [151644, 8948, 198, 2610, 525, 264, 10950, 17847, 13, 151645, 198, 151644,
 L22 = [128000, 128006, 882, 128007, 271, 3923, 374, 220, 17, 10, 17, 30, 128009, 128006, 78191, 128007, 271]
 
 
-def result(name, ok, detail=""):
-    print(f"{'PASS' if ok else 'FAIL'}: chat/data {name}" + (f": {detail}" if detail else ""))
-
-
-def guard(name, fn):
-    try:
-        fn()
-    except Exception as e:  # noqa: BLE001
-        result(name, False, f"{type(e).__name__}: {str(e)[:300]}")
+result, guard = reporter("chat/data")
 
 
 _VOCAB = {}

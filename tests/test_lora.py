@@ -26,8 +26,8 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gguf_numpy as G  # noqa: E402
 import st_numpy  # noqa: E402
-from test_oracle import ENGINE, TOL, kind_of, make_params, make_rows, reference_forward, rounded, sequences, \
-    write_model  # noqa: E402
+from test_oracle import ENGINE, LLAMA, QWEN, TOL, batch_tensors, kind_of, make_params, make_rows, pair_losses, \
+    reference_forward, rounded, sequences, token_logps, write_model  # noqa: E402
 
 torch.set_default_dtype(torch.float64)
 MODULES = {"q": "self_attn.q_proj", "k": "self_attn.k_proj", "v": "self_attn.v_proj", "o": "self_attn.o_proj",
@@ -66,27 +66,6 @@ def write_adapter(d, adapter, r, alpha, targets, rslora, dtype="F32"):
         tensors[f"base_model.model.{name}.lora_A.weight"] = A
         tensors[f"base_model.model.{name}.lora_B.weight"] = B
     st_numpy.write(os.path.join(d, "adapter_model.safetensors"), tensors, dtype, {"format": "pt"})
-
-
-def batch_tensors(seqs):
-    B, T = len(seqs), max(len(s[0]) for s in seqs)
-    ids = torch.zeros(B, T, dtype=torch.long)
-    pos = torch.zeros(B, T, dtype=torch.long)
-    valid = torch.zeros(B, T, dtype=torch.bool)
-    labels = torch.full((B, T), -100, dtype=torch.long)
-    for j, (tok, lab) in enumerate(seqs):
-        n = len(tok)
-        ids[j, :n], pos[j, :n], valid[j, :n], labels[j, :n] = torch.tensor(tok), torch.arange(n), True, torch.tensor(lab)
-    return ids, pos, valid, labels
-
-
-def token_logps(logits, labels):
-    tgt = labels[:, 1:]
-    scored = tgt != -100
-    lp = torch.log_softmax(logits[:, :-1], -1).gather(-1, tgt.clamp(min=0)[..., None])[..., 0]
-    out = torch.zeros(labels.shape)
-    out[:, :-1] = torch.where(scored, lp, torch.zeros_like(lp))
-    return out, scored
 
 
 def run(name, cfg, r=8, targets=("q", "k", "v", "o", "gate", "up", "down"), alpha=None, rslora=False, dropout=0.0,
@@ -147,11 +126,7 @@ def run(name, cfg, r=8, targets=("q", "k", "v", "o", "gate", "up", "down"), alph
                 A={k: torch.tensor(a.astype(np.float64)) for k, (a, b) in ref_adapter.items()},
                 B={k: torch.tensor(b.astype(np.float64)) for k, (a, b) in ref_adapter.items()}, scale=s, masks=None)
             refl = token_logps(reference_forward(P, cfg, ids, pos, valid, rl), labels)[0].sum(1)
-        c, rr = pol[0::2] - refl[0::2], pol[1::2] - refl[1::2]
-        u = beta * (c - rr)
-        pair = {"dpo": lambda: -torch.nn.functional.logsigmoid(u), "spo": lambda: -u * torch.exp(-u),
-                "ipo": lambda: ((c / n[0::2] - rr / n[1::2]) - 1 / (2 * beta)) ** 2,
-                "hinge": lambda: torch.relu(1 - u)}[loss]()
+        pair = pair_losses(loss, beta, pol[0::2] - refl[0::2], pol[1::2] - refl[1::2], n[0::2], n[1::2])
         L = pair.mean()
     L.backward()
 
@@ -250,15 +225,7 @@ def main():
     if not os.path.exists(ENGINE):
         print(f"FAIL: LoRA oracle: {ENGINE} is not built")
         return
-    qwen = dict(model_type="qwen2", architectures=["Qwen2ForCausalLM"], hidden_size=32, num_hidden_layers=2,
-                num_attention_heads=4, num_key_value_heads=2, head_dim=8, intermediate_size=48, vocab_size=97,
-                rope_theta=10000.0, rms_norm_eps=1e-6, tie_word_embeddings=True, hidden_act="silu")
-    llama = dict(model_type="llama", architectures=["LlamaForCausalLM"], hidden_size=56, num_hidden_layers=2,
-                 num_attention_heads=7, num_key_value_heads=1, head_dim=8, intermediate_size=40, vocab_size=83,
-                 rope_theta=10000.0, rms_norm_eps=1e-5, tie_word_embeddings=False, attention_bias=False,
-                 hidden_act="silu",
-                 rope_scaling=dict(rope_type="llama3", factor=8.0, low_freq_factor=1.0, high_freq_factor=4.0,
-                                   original_max_position_embeddings=64))
+    qwen, llama = QWEN, LLAMA
     variants = [
         ("qwen2 tied, GQA 2, bias, r 8, all-linear, SFT (fused head)", qwen, {}),
         ("qwen2 untied, GQA 1, bias, r 1, q and v, rsLoRA, SFT (separate head)",

@@ -27,9 +27,8 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gguf_numpy as G  # noqa: E402
 import st_numpy  # noqa: E402
+from harness import ROOT, TRAIN, metrics, reporter, train  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TRAIN = os.path.join(ROOT, "train")
 TESTS = os.path.join(ROOT, "tests")
 MODULES = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 PEFT_013_KEYS = {"alpha_pattern", "base_model_name_or_path", "bias", "fan_in_fan_out", "inference_mode",
@@ -47,26 +46,7 @@ FAMILIES = {
 COMMON = {"seq-len": 256, "batch-size": 4, "warmup": 2, "threads": 2}
 
 
-def result(name, ok, detail=""):
-    print(f"{'PASS' if ok else 'FAIL'}: LoRA run {name}" + (f": {detail}" if detail else ""))
-
-
-def guard(name, fn):
-    try:
-        fn()
-    except Exception as e:  # noqa: BLE001
-        result(name, False, f"{type(e).__name__}: {str(e)[-400:]}")
-
-
-def train(*args, cwd=None, check=True):
-    p = subprocess.run([TRAIN, *args], capture_output=True, text=True, cwd=cwd)
-    if check and p.returncode != 0:
-        raise RuntimeError(f"./train {' '.join(args)}: {p.stderr.strip()[-400:]}")
-    return p
-
-
-def metrics(run):
-    return [json.loads(l) for l in open(os.path.join(run, "metrics.jsonl"))]
+result, guard = reporter("LoRA run")
 
 
 def module_dims(c):

@@ -54,6 +54,15 @@ def check(label, plan, baseline, peak):
           f"{over / 2**20:+.1f} MiB ({100 * rel:+.2f}% of the plan, limit 5%)")
 
 
+def check_run(label, p):
+    """A ./train run's --report-memory line against its plan."""
+    m = re.search(r"arena plan (\d+) bytes .*baseline before the arena (\d+) bytes .*peak RSS (\d+) bytes", p.stderr)
+    if p.returncode != 0 or not m:
+        print(f"FAIL: memory {label}: ./train failed: {p.stderr.strip()[-300:]}")
+    else:
+        check(label, *map(int, m.groups()))
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         mdir = os.path.join(tmp, "model")
@@ -74,12 +83,7 @@ def main():
         p = subprocess.run([os.path.join(ROOT, "train"), "--stage", "eval", "--model", mdir, "--data", data,
                             "--batch-size", "4", "--seq-len", "256", "--report-memory", "--out",
                             os.path.join(tmp, "eval.jsonl")], capture_output=True, text=True)
-        m = re.search(r"arena plan (\d+) bytes .*baseline before the arena (\d+) bytes .*peak RSS (\d+) bytes",
-                      p.stderr)
-        if p.returncode != 0 or not m:
-            print(f"FAIL: memory eval: ./train failed: {p.stderr.strip()[:300]}")
-        else:
-            check("eval forward only (4 x 256 tokens)", *map(int, m.groups()))
+        check_run("eval forward only (4 x 256 tokens)", p)
         # The same model as an F32 GGUF, which is read through a memory map: the mapped
         # pages must not stay resident next to the arena (no second copy of the model).
         gguf = os.path.join(tmp, "model.gguf")
@@ -88,13 +92,7 @@ def main():
         p = subprocess.run([os.path.join(ROOT, "train"), "--stage", "eval", "--model", gguf, "--data", data,
                             "--batch-size", "4", "--seq-len", "256", "--report-memory", "--out",
                             os.path.join(tmp, "eval2.jsonl")], capture_output=True, text=True)
-        m = re.search(r"arena plan (\d+) bytes .*baseline before the arena (\d+) bytes .*peak RSS (\d+) bytes",
-                      p.stderr)
-        if p.returncode != 0 or not m:
-            print(f"FAIL: memory eval from GGUF: ./train failed: {p.stderr.strip()[:300]}")
-        else:
-            check(f"eval from a {os.path.getsize(gguf) / 2**20:.0f} MiB F32 GGUF (mapped, not copied)",
-                  *map(int, m.groups()))
+        check_run(f"eval from a {os.path.getsize(gguf) / 2**20:.0f} MiB F32 GGUF (mapped, not copied)", p)
         lora_runs(tmp, rng)
 
 
@@ -123,12 +121,7 @@ def lora_runs(tmp, rng):
         p = subprocess.run([os.path.join(ROOT, "train"), "--model", gguf, *args, "--lora-r", "16", "--recompute",
                             "--seq-len", "512", "--max-steps", "2", "--report-memory", "--threads", "2", "--out",
                             os.path.join(tmp, "run-" + args[1])], capture_output=True, text=True)
-        m = re.search(r"arena plan (\d+) bytes .*baseline before the arena (\d+) bytes .*peak RSS (\d+) bytes",
-                      p.stderr)
-        if p.returncode != 0 or not m:
-            print(f"FAIL: memory {label}: ./train failed: {p.stderr.strip()[-300:]}")
-        else:
-            check(label, *map(int, m.groups()))
+        check_run(label, p)
 
 
 if __name__ == "__main__":

@@ -200,6 +200,55 @@ def sequences(rows, kind):
     return seqs
 
 
+def batch_tensors(seqs):
+    """The padded batch of (tokens, labels) sequences: ids, positions, valid (not padding), labels [B, T]."""
+    B, T = len(seqs), max(len(s[0]) for s in seqs)
+    ids = torch.zeros(B, T, dtype=torch.long)
+    pos = torch.zeros(B, T, dtype=torch.long)
+    valid = torch.zeros(B, T, dtype=torch.bool)
+    labels = torch.full((B, T), -100, dtype=torch.long)
+    for j, (tok, lab) in enumerate(seqs):
+        n = len(tok)
+        ids[j, :n], pos[j, :n], valid[j, :n], labels[j, :n] = torch.tensor(tok), torch.arange(n), True, torch.tensor(lab)
+    return ids, pos, valid, labels
+
+
+def token_logps(logits, labels):
+    """HF's causal-LM shift: position t scores label t+1. Per-position log-probs [B, T] (0 where
+    nothing is scored) and the scored mask [B, T-1]."""
+    tgt = labels[:, 1:]
+    scored = tgt != -100
+    lp = torch.log_softmax(logits[:, :-1], -1).gather(-1, tgt.clamp(min=0)[..., None])[..., 0]
+    out = torch.zeros(labels.shape)
+    out[:, :-1] = torch.where(scored, lp, torch.zeros_like(lp))
+    return out, scored
+
+
+def pair_losses(loss, beta, c, r, n_c, n_r):
+    """Per-pair preference losses (../shared/LOSSES.md) of the policy-minus-reference summed log-probs
+    c (chosen) and r (rejected), n_* their scored tokens (IPO length-averages)."""
+    u = beta * (c - r)
+    if loss == "dpo":
+        return -torch.nn.functional.logsigmoid(u)
+    if loss == "spo":
+        return -u * torch.exp(-u)
+    if loss == "ipo":
+        return ((c / n_c - r / n_r) - 1 / (2 * beta)) ** 2
+    return torch.relu(1 - u)
+
+
+# tiny models of both families, the variants' starting points
+QWEN = dict(model_type="qwen2", architectures=["Qwen2ForCausalLM"], hidden_size=32, num_hidden_layers=2,
+            num_attention_heads=4, num_key_value_heads=2, head_dim=8, intermediate_size=48, vocab_size=97,
+            rope_theta=10000.0, rms_norm_eps=1e-6, tie_word_embeddings=True, hidden_act="silu")
+LLAMA = dict(model_type="llama", architectures=["LlamaForCausalLM"], hidden_size=56, num_hidden_layers=2,
+             num_attention_heads=7, num_key_value_heads=1, head_dim=8, intermediate_size=40, vocab_size=83,
+             rope_theta=10000.0, rms_norm_eps=1e-5, tie_word_embeddings=False, attention_bias=False,
+             hidden_act="silu",
+             rope_scaling=dict(rope_type="llama3", factor=8.0, low_freq_factor=1.0, high_freq_factor=4.0,
+                               original_max_position_embeddings=64))
+
+
 # ----------------------------------------------------------------------------- one comparison
 
 def kind_of(name):
@@ -238,24 +287,9 @@ def run_variant(name, cfg, dtype="F32", shards=1, kind="sft", loss="ce", seed=0,
 
     # torch side, float64, on exactly the values the C program loaded
     P = {k: torch.tensor(v.astype(np.float64), requires_grad=True) for k, v in rounded(P32, dtype).items()}
-    B, T = len(seqs), max(len(s[0]) for s in seqs)
-    ids = torch.zeros(B, T, dtype=torch.long)
-    pos = torch.zeros(B, T, dtype=torch.long)
-    valid = torch.zeros(B, T, dtype=torch.bool)
-    labels = torch.full((B, T), -100, dtype=torch.long)
-    for j, (tok, lab) in enumerate(seqs):
-        n = len(tok)
-        ids[j, :n] = torch.tensor(tok)
-        pos[j, :n] = torch.arange(n)
-        valid[j, :n] = True
-        labels[j, :n] = torch.tensor(lab)
+    ids, pos, valid, labels = batch_tensors(seqs)
     logits = reference_forward(P, cfg, ids, pos, valid)
-    # HF causal-LM loss: position t predicts label t+1
-    tgt = labels[:, 1:]
-    logprobs = torch.log_softmax(logits[:, :-1], -1)
-    scored = tgt != -100
-    tok_logp = torch.zeros(B, T)
-    tok_logp[:, :-1] = torch.where(scored, logprobs.gather(-1, tgt.clamp(min=0)[..., None])[..., 0], 0.0)
+    tok_logp, scored = token_logps(logits, labels)  # HF causal-LM loss: position t predicts label t+1
     if loss == "ce":
         L = -tok_logp.sum() / scored.sum()
     else:
@@ -319,40 +353,18 @@ def run_pref_step(name, cfg, loss, beta, seed, recompute=False, ref_bf16=False):
         C, _ = st_numpy.read(out)
     if ref_bf16:  # the engine keeps the reference's matrices rounded to bf16 (vectors fp32): so must torch
         R32 = {k: st_numpy.bf16_bits_to_f32(st_numpy.f32_to_bf16_bits(v)) if v.ndim == 2 else v for k, v in R32.items()}
-    seqs = sequences(rows, "pref")
-    B, T = len(seqs), max(len(s[0]) for s in seqs)
-    ids = torch.zeros(B, T, dtype=torch.long)
-    pos = torch.zeros(B, T, dtype=torch.long)
-    valid = torch.zeros(B, T, dtype=torch.bool)
-    labels = torch.full((B, T), -100, dtype=torch.long)
-    for j, (tok, lab) in enumerate(seqs):
-        ids[j, :len(tok)] = torch.tensor(tok)
-        pos[j, :len(tok)] = torch.arange(len(tok))
-        valid[j, :len(tok)] = True
-        labels[j, :len(tok)] = torch.tensor(lab)
+    ids, pos, valid, labels = batch_tensors(sequences(rows, "pref"))
 
     def seq_logps(params):
-        logits = reference_forward(params, cfg, ids, pos, valid)
-        tgt = labels[:, 1:]
-        lp = torch.log_softmax(logits[:, :-1], -1).gather(-1, tgt.clamp(min=0)[..., None])[..., 0]
-        scored = tgt != -100
-        return torch.where(scored, lp, torch.zeros_like(lp)).sum(1), scored.sum(1)
+        lp, scored = token_logps(reference_forward(params, cfg, ids, pos, valid), labels)
+        return lp.sum(1), scored.sum(1)
 
     P = {k: torch.tensor(v.astype(np.float64), requires_grad=True) for k, v in P32.items()}
     Rf = {k: torch.tensor(v.astype(np.float64)) for k, v in R32.items()}
     pol, n = seq_logps(P)
     with torch.no_grad():
         ref, _ = seq_logps(Rf)
-    c, r = pol[0::2] - ref[0::2], pol[1::2] - ref[1::2]
-    if loss == "dpo":
-        L = -torch.nn.functional.logsigmoid(beta * (c - r))
-    elif loss == "spo":
-        u = beta * (c - r)
-        L = -u * torch.exp(-u)
-    elif loss == "ipo":
-        L = ((c / n[0::2] - r / n[1::2]) - 1 / (2 * beta)) ** 2
-    else:
-        L = torch.relu(1 - beta * (c - r))
+    L = pair_losses(loss, beta, pol[0::2] - ref[0::2], pol[1::2] - ref[1::2], n[0::2], n[1::2])
     L.mean().backward()
     errors = {}
 
@@ -375,15 +387,7 @@ def main():
     if not os.path.exists(ENGINE):
         print(f"FAIL: oracle: {ENGINE} is not built")
         return
-    qwen = dict(model_type="qwen2", architectures=["Qwen2ForCausalLM"], hidden_size=32, num_hidden_layers=2,
-                num_attention_heads=4, num_key_value_heads=2, head_dim=8, intermediate_size=48, vocab_size=97,
-                rope_theta=10000.0, rms_norm_eps=1e-6, tie_word_embeddings=True, hidden_act="silu")
-    llama = dict(model_type="llama", architectures=["LlamaForCausalLM"], hidden_size=56, num_hidden_layers=2,
-                 num_attention_heads=7, num_key_value_heads=1, head_dim=8, intermediate_size=40, vocab_size=83,
-                 rope_theta=10000.0, rms_norm_eps=1e-5, tie_word_embeddings=False, attention_bias=False,
-                 hidden_act="silu",
-                 rope_scaling=dict(rope_type="llama3", factor=8.0, low_freq_factor=1.0, high_freq_factor=4.0,
-                                   original_max_position_embeddings=64))
+    qwen, llama = QWEN, LLAMA
     variants = [
         ("qwen2 tied, GQA 2, bias, F32", qwen, {}),
         ("qwen2 untied, GQA 1, bias, BF16 in 3 shards",

@@ -21,9 +21,8 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import st_numpy  # noqa: E402
+from harness import ROOT, TRAIN, metrics, reporter, train  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TRAIN = os.path.join(ROOT, "train")
 TINY = {"model_config": {"model_type": "qwen2", "hidden_size": 64, "num_hidden_layers": 2,
                          "num_attention_heads": 4, "num_key_value_heads": 2, "intermediate_size": 128,
                          "vocab_size": 4096, "tie_word_embeddings": True, "rope_theta": 1000000.0,
@@ -31,26 +30,7 @@ TINY = {"model_config": {"model_type": "qwen2", "hidden_size": 64, "num_hidden_l
         "seq-len": 256, "batch-size": 4, "lr": 3e-3, "warmup": 2, "threads": 2}
 
 
-def result(name, ok, detail=""):
-    print(f"{'PASS' if ok else 'FAIL'}: training {name}" + (f": {detail}" if detail else ""))
-
-
-def guard(name, fn):
-    try:
-        fn()
-    except Exception as e:  # noqa: BLE001
-        result(name, False, f"{type(e).__name__}: {str(e)[-400:]}")
-
-
-def train(*args, env=None, check=True):
-    p = subprocess.run([TRAIN, *args], capture_output=True, text=True, env=env)
-    if check and p.returncode != 0:
-        raise RuntimeError(f"./train {' '.join(args)}: {p.stderr.strip()[-400:]}")
-    return p
-
-
-def metrics(run):
-    return [json.loads(l) for l in open(os.path.join(run, "metrics.jsonl"))]
+result, guard = reporter("training")
 
 
 def main():
