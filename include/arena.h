@@ -17,6 +17,7 @@ typedef enum {
     REGION_REF_PARAMS,  /* the frozen reference: a copy of the weights (fp32 or bf16), or its adapter */
     REGION_ACTIVATIONS, /* what the forward keeps for the backward */
     REGION_SCRATCH,     /* backward temporaries; the reference / inference forward reuses it */
+    REGION_KV_CACHE,    /* generation: every sequence's keys and values per layer, and its logits */
     REGION_BATCH,       /* token ids, targets, positions, per-token log-probs, RoPE tables */
     REGION_COUNT
 } RegionId;

@@ -3,6 +3,7 @@
 #pragma once
 #include <cjson/cJSON.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct {
     const char *stage;         /* eval, convert; sft and pref are planned only (--dry-run) today */
@@ -29,6 +30,8 @@ typedef struct {
     const char *ref_model;     /* eval: the reference for rewards */
     const char *prompt;        /* generate */
     int max_new_tokens;
+    int num_samples;           /* generate: completions per prompt */
+    int no_kv_cache;           /* generate: the reference loop without a cache */
     double temperature, top_p;
     const char *ref_dtype;     /* fp32 | bf16 */
     const char *save_dtype;    /* f32 | bf16 | f16 | q8_0 (GGUF only) */

@@ -91,6 +91,8 @@ typedef struct {
     int pairs;     /* preference training: the LM head's tile holds a pair's scored tokens,
                       up to LMHEAD_ROWS, so the pair's head runs forward and backward at once */
     LoraConfig lora;            /* an adapter (r > 0): the trained parameters, or applied in eval */
+    int kv_seqs;                /* generation: sequences of up to seq_len tokens whose keys and
+                                   values are cached (model_forward_cached); 0: none */
     const uint32_t *base_types; /* a frozen base: the ggml type of each decoder tensor, index
                                    kind * n_layers + layer (model_files_types); vectors F32.
                                    NULL: the decoder's weights are the fp32 parameters */
@@ -141,6 +143,8 @@ typedef struct {
     ForwardBufs infer;   /* in scratch */
     BackwardBufs bwd;    /* in scratch */
     float *inv_freq, *rope_cos, *rope_sin;
+    float *kv_k, *kv_v;  /* generation's cache: [n_layers][kv_seqs][seq_len][nkv * head_dim] each */
+    float *gen_logits;   /* [kv_seqs][vocab]: the logits model_forward_cached emits */
     Batch batch;
     uint64_t dropout_key; /* LoRA dropout's masks for the next training forward (model_forward_fused) */
     int head_done;       /* the last forward was fused: the LM head's backward is done */
@@ -183,6 +187,14 @@ void model_forward(Model *m, int keep);
  * NULL: m->batch.dlogp is known before the forward (SFT). Otherwise each group's callback
  * fills dlogp over its positions once their log-probs are in (ops.h). */
 void model_forward_fused(Model *m, const LmGroups *groups);
+/* Generation with a cache of keys and values (RunShape.kv_seqs sequences of up to seq_len
+ * tokens): n new tokens, token i the one of sequence seq[i] at position pos[i] (a prompt's
+ * tokens at once, or one per sequence for each step), run through the decoder with the
+ * adapter if there is one; each appends its keys and values to its sequence's cache and
+ * attends to the cached positions up to its own. The logits of the tokens with emit[i] set
+ * land in m->gen_logits, a row each in their order (at most kv_seqs). n is at most
+ * batch x seq_len. */
+void model_forward_cached(Model *m, int n, const int *tokens, const int *seq, const int *pos, const int *emit);
 /* Rows of logits the LM head's tile holds in a training plan of this shape. */
 int model_head_tile_rows(const RunShape *s);
 /* The frozen reference's forward (keeping nothing): its per-position log-probs land in

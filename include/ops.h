@@ -84,6 +84,12 @@ void rope_backward(real *dx, const int *pos, const real *cos_t, const real *sin_
                            2 * (size_t)ATTN_TQ)
 void attention_forward(real *out, real *lse, const real *q, const real *k, const real *v, const int *seg, int B,
                        int T, int nh, int nkv, int D, real *buf);
+/* Generation's attention: n new queries (row i of sequence seq[i] at position pos[i]) over
+ * their sequences' cached keys and values, kc / vc [sequences][T][nkv*D], which hold row i's
+ * own key and value already; query i sees positions 0..pos[i]. Each row equals the row
+ * attention_forward makes for that position of the whole sequence, bit for bit. */
+void attention_cached(real *out, const real *q, const real *kc, const real *vc, const int *seq, const int *pos, int n,
+                      int T, int nh, int nkv, int D, real *buf);
 void attention_backward(real *dq, real *dk, real *dv, const real *dout, const real *out, const real *lse,
                         const real *q, const real *k, const real *v, const int *seg, int B, int T, int nh, int nkv,
                         int D, real *buf);

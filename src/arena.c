@@ -9,7 +9,7 @@
 #include "common.h"
 
 const char *const region_names[REGION_COUNT] = {
-    "params", "grads", "adam_m", "adam_v", "base", "ref_params", "activations", "scratch", "batch",
+    "params", "grads", "adam_m", "adam_v", "base", "ref_params", "activations", "scratch", "kv_cache", "batch",
 };
 
 static size_t align_up(size_t x, size_t a) { return (x + a - 1) / a * a; }

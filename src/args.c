@@ -64,6 +64,10 @@ static const Flag flags[] = {
     F("ref-model", T_STR, ref_model, NULL, "eval: reference model for rewards and the preference loss"),
     F("prompt", T_STR, prompt, NULL, "generate: a user message (default: the prompts of --data)"),
     F("max-new-tokens", T_INT, max_new_tokens, "128", "generate: tokens to sample at most"),
+    F("num-samples", T_INT, num_samples, "1", "generate: completions per prompt (each its own seeded draw; the "
+                                              "lines carry \"sample\")"),
+    F("no-kv-cache", T_BOOL, no_kv_cache, "0", "generate: run the whole sequence again for each token instead of "
+                                               "caching keys and values (the reference the cache is tested against)"),
     F("temperature", T_DBL, temperature, "0.7", "generate: sampling temperature (0 = greedy)"),
     F("top-p", T_DBL, top_p, "0.9", "generate: nucleus sampling mass"),
     F("recompute", T_BOOL, recompute, "0", "training: keep only each layer's input and recompute the layer in the "
@@ -250,6 +254,7 @@ void options_validate(Options *o) {
     if (!(o->beta > 0)) die("--beta must be positive");
     if (o->label_smoothing < 0 || o->label_smoothing >= 0.5) die("--label-smoothing must be in [0, 0.5)");
     if (o->temperature < 0 || !(o->top_p > 0 && o->top_p <= 1)) die("--temperature must be >= 0 and --top-p in (0, 1]");
+    if (o->num_samples < 1) die("--num-samples must be at least 1");
     if (o->lora_alpha < 0) die("--lora-alpha must be positive (or 0 for 2 x --lora-r)");
     if (o->lora_dropout < 0 || o->lora_dropout >= 1) die("--lora-dropout must be in [0, 1)");
 }

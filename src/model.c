@@ -296,6 +296,15 @@ static void layout(Model *m, ArenaPlan *plan) {
         if (inf.used > cv[REGION_SCRATCH].used) cv[REGION_SCRATCH].used = inf.used;
     }
 
+    if (s->kv_seqs > 0) { /* generation's cache */
+        size_t per = (size_t)c->n_layers * s->kv_seqs * s->seq_len * c->n_kv_heads * c->head_dim;
+        m->kv_k = carve_floats(&cv[REGION_KV_CACHE], per);
+        m->kv_v = carve_floats(&cv[REGION_KV_CACHE], per);
+        m->gen_logits = carve_floats(&cv[REGION_KV_CACHE], (size_t)s->kv_seqs * c->vocab_size);
+        snprintf(plan->detail[REGION_KV_CACHE], sizeof plan->detail[REGION_KV_CACHE], "%d sequences x %d tokens",
+                 s->kv_seqs, s->seq_len);
+    }
+
     Carver *b = &cv[REGION_BATCH];
     size_t half = (size_t)c->head_dim / 2;
     m->batch.tokens = carve_ints(b, N);
@@ -501,8 +510,11 @@ static void linear_backward(Model *m, LoraTarget t, int l, const float *lh, floa
     if (dx) dropout_backward(dx, m->bwd.lora_dx, N, I, p, key);
 }
 
-/* One decoder layer, x_out = layer(x_in), leaving in b what its backward reads. */
-static void layer_forward(Model *m, const WeightSet *W, int l, const LayerBufs *b, const ForwardBufs *f) {
+/* One decoder layer, x_out = layer(x_in), leaving in b what its backward reads. kv_seq:
+ * a generation step (model_forward_cached): row n is a token of sequence kv_seq[n], whose
+ * key and value go into the cache before attention reads it. */
+static void layer_forward(Model *m, const WeightSet *W, int l, const LayerBufs *b, const ForwardBufs *f,
+                          const int *kv_seq) {
     const ModelConfig *c = &m->cfg;
     const Batch *bt = &m->batch;
     int B = bt->B, T = bt->T, N = B * T, E = c->dim, F = c->ffn_dim, D = c->head_dim;
@@ -515,7 +527,19 @@ static void layer_forward(Model *m, const WeightSet *W, int l, const LayerBufs *
     linear_forward(m, W, T_V, l, b->lh[T_V], f, b->v, b->a, N, E, Hkv);
     rope_forward(b->q, bt->pos, m->rope_cos, m->rope_sin, N, nh, D);
     rope_forward(b->k, bt->pos, m->rope_cos, m->rope_sin, N, nkv, D);
-    attention_forward(b->att, b->lse, b->q, b->k, b->v, bt->seg, B, T, nh, nkv, D, f->attn_buf);
+    if (kv_seq) { /* append to the cache, then attend over it */
+        int T_max = m->shape.seq_len;
+        size_t layer = (size_t)l * m->shape.kv_seqs * T_max * Hkv;
+        float *kc = m->kv_k + layer, *vc = m->kv_v + layer;
+        for (int n = 0; n < N; n++) {
+            size_t at = ((size_t)kv_seq[n] * T_max + (size_t)bt->pos[n]) * Hkv;
+            memcpy(kc + at, b->k + (size_t)n * Hkv, sizeof(float) * (size_t)Hkv);
+            memcpy(vc + at, b->v + (size_t)n * Hkv, sizeof(float) * (size_t)Hkv);
+        }
+        attention_cached(b->att, b->q, kc, vc, kv_seq, bt->pos, N, T_max, nh, nkv, D, f->attn_buf);
+    } else {
+        attention_forward(b->att, b->lse, b->q, b->k, b->v, bt->seg, B, T, nh, nkv, D, f->attn_buf);
+    }
     linear_forward(m, W, T_O, l, b->lh[T_O], f, f->tmp, b->att, N, Hq, E);
     /* MLP block: x_out = h_mid + down(silu(gate(n)) * up(n)), n = rmsnorm(h_mid) */
     residual_rmsnorm_forward(b->h_mid, b->m, b->rstd2, b->x_in, f->tmp, ws_vec(m, W, P_FFN_NORM, l), N, E, eps);
@@ -526,7 +550,8 @@ static void layer_forward(Model *m, const WeightSet *W, int l, const LayerBufs *
     residual_forward(b->x_out, b->h_mid, f->tmp, (size_t)N * E);
 }
 
-static void forward(Model *m, int keep, const WeightSet *W, int fused_head, const LmGroups *groups) {
+static void forward(Model *m, int keep, const WeightSet *W, int fused_head, const LmGroups *groups,
+                    const int *kv_seq) {
     const ModelConfig *c = &m->cfg;
     const Batch *bt = &m->batch;
     const ForwardBufs *f = keep ? &m->keep : &m->infer;
@@ -535,11 +560,12 @@ static void forward(Model *m, int keep, const WeightSet *W, int fused_head, cons
     embedding_forward(layer_bufs(m, 0, keep).x_in, bt->tokens, ws_weight(m, W, P_EMBED, 0), N, E);
     for (int l = 0; l < c->n_layers; l++) {
         LayerBufs b = layer_bufs(m, l, keep);
-        layer_forward(m, W, l, &b, f);
+        layer_forward(m, W, l, &b, f, kv_seq);
     }
     float *x_last = layer_bufs(m, c->n_layers - 1, keep).x_out;
     rmsnorm_forward(f->xf, f->rstdf, x_last, ws_vec(m, W, P_FINAL_NORM, 0), N, E, (float)c->norm_eps);
     Weight head = ws_weight(m, W, P_LM_HEAD, 0);
+    if (kv_seq) return; /* generation makes the logits it needs itself */
     if (fused_head) { /* the head's backward now, into dtmp (kept until model_backward) */
         memset(m->bwd.dtmp, 0, sizeof(float) * (size_t)N * E);
         lmhead_logprob_fused(bt->logp, f->lm_lse, m->bwd.dtmp, param_ptr(m, m->grads, P_LM_HEAD, 0), bt->dlogp, f->xf,
@@ -563,7 +589,7 @@ void model_forward(Model *m, int keep) {
     if (!keep && !model_has_inference(&m->shape)) die("internal: this run planned no room for a forward without keeping");
     WeightSet W = policy_weights(m, 0);
     if (keep) m->dropout_on = 0;
-    forward(m, keep, &W, 0, NULL);
+    forward(m, keep, &W, 0, NULL, NULL);
 }
 
 void model_forward_fused(Model *m, const LmGroups *groups) {
@@ -575,7 +601,7 @@ void model_forward_fused(Model *m, const LmGroups *groups) {
         if (groups->bounds[g] > groups->bounds[g + 1]) die("internal: LM head groups out of order");
     m->dropout_on = has_dropout(&m->shape);
     WeightSet W = policy_weights(m, m->dropout_on);
-    forward(m, 1, &W, 1, groups);
+    forward(m, 1, &W, 1, groups, NULL);
 }
 
 void model_forward_ref(Model *m) {
@@ -587,8 +613,30 @@ void model_forward_ref(Model *m) {
     case REF_BASE: break;
     case REF_ADAPTER: W.adapter = m->ref_adapter; break;
     }
-    forward(m, 0, &W, 0, NULL);
+    forward(m, 0, &W, 0, NULL, NULL);
     memcpy(m->batch.ref_logp, m->batch.logp, sizeof(float) * (size_t)m->batch.B * m->batch.T);
+}
+
+void model_forward_cached(Model *m, int n, const int *tokens, const int *seq, const int *pos, const int *emit) {
+    const RunShape *s = &m->shape;
+    if (s->kv_seqs <= 0) die("internal: this run planned no cache of keys and values");
+    if (n <= 0 || n > s->batch * s->seq_len) die("internal: %d tokens in one cached step", n);
+    Batch *bt = &m->batch;
+    bt->B = 1, bt->T = n;
+    for (int i = 0; i < n; i++) {
+        if (seq[i] < 0 || seq[i] >= s->kv_seqs || pos[i] < 0 || pos[i] >= s->seq_len)
+            die("internal: cached token %d of sequence %d at position %d", i, seq[i], pos[i]);
+        bt->tokens[i] = tokens[i], bt->pos[i] = pos[i], bt->seg[i] = 0, bt->targets[i] = -1;
+    }
+    WeightSet W = policy_weights(m, 0);
+    forward(m, 0, &W, 0, NULL, seq);
+    /* the emitted rows' final hidden states, gathered, times the head */
+    const ForwardBufs *f = &m->infer;
+    int E = m->cfg.dim, k = 0;
+    for (int i = 0; i < n; i++)
+        if (emit[i]) memcpy(f->tmp + (size_t)k++ * E, f->xf + (size_t)i * E, sizeof(float) * (size_t)E);
+    if (k > s->kv_seqs) die("internal: %d rows of logits asked for room of %d", k, s->kv_seqs);
+    if (k) matmul_forward(m->gen_logits, f->tmp, model_weight(m, P_LM_HEAD, 0), NULL, k, E, m->cfg.vocab_size);
 }
 
 void model_ref_from_params(Model *m) {
@@ -641,7 +689,7 @@ void model_backward(Model *m) {
         LayerBufs b = layer_bufs(m, l, 1);
         /* --recompute kept only x_in: rebuild this layer's activations (x_out, rewritten
          * with the same value, is no longer read) */
-        if (m->shape.recompute) layer_forward(m, &W, l, &b, f);
+        if (m->shape.recompute) layer_forward(m, &W, l, &b, f, NULL);
         /* MLP block; dres flows unchanged through the residual into h_mid */
         memset(d->dff1, 0, (size_t)N * F * sizeof(float));
         linear_backward(m, T_DOWN, l, b.lh[T_DOWN], d->dff1, d->dres, b.s, N, F, E);

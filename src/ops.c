@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <omp.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dtype.h"
@@ -384,19 +385,69 @@ static void tile_products(real *s, const real *a, size_t stride, const real *bt,
 
 /* Scale the tile's scores and hide (-inf) keys a query may not see: later positions, other
  * segments, padding. Queries are rows t0.., keys u0.. of sequence b. The test is written
- * with & and | on the key segments copied out first, so it vectorizes (no branch per score). */
+ * with & and | on the key segments copied out first, so it vectorizes (no branch per score).
+ * seg == NULL: the whole sequence is one segment (a generation's cache). */
 static void tile_mask(real *s, real scale, const int *seg, size_t base, int t0, int nq, int u0, int nk) {
     int kseg[ATTN_TK];
-    for (int j = 0; j < ATTN_TK; j++) kseg[j] = j < nk ? seg[base + (size_t)(u0 + j)] : -2;
+    for (int j = 0; j < ATTN_TK; j++) kseg[j] = j < nk ? (seg ? seg[base + (size_t)(u0 + j)] : 0) : -2;
     for (int i = 0; i < nq; i++) {
         real *row = s + (size_t)i * ATTN_TK;
-        int t = t0 + i, st = seg[base + (size_t)t];
+        int t = t0 + i, st = seg ? seg[base + (size_t)t] : 0;
 #pragma omp simd
         for (int j = 0; j < ATTN_TK; j++) {
             int u = u0 + j; /* u <= t implies j < nk: a tile ends at the last query's position */
             int see = (u <= t) & ((u == t) | ((st >= 0) & (kseg[j] == st)));
             row[j] = see ? scale * row[j] : -INFINITY;
         }
+    }
+}
+
+/* One tile of nq queries (rows of q0, Hq apart; query i at position t0 + i) of one head over
+ * the keys and values of its sequence (kh's columns of k0 and v0, rows Hkv apart from
+ * position 0): an online softmax over key tiles of ATTN_TK, written to out (rows Hq apart)
+ * and, unless NULL, each row's log-sum-exp to lse (rows nh apart). A row's result depends on
+ * nothing but its own position and keys, so the full pass and a generation's cached one
+ * (query tiles starting anywhere, one token or a prompt at a time) agree to the bit. */
+static void attend_tile(real *out, real *lse, const real *q0, const real *k0, const real *v0, const int *seg,
+                        size_t base, int t0, int nq, int Hq, int Hkv, int nh, int D, real scale, real *s) {
+    real *kt = s + ATTN_TQ * ATTN_TK, *acc = kt + (size_t)D * ATTN_TK, *mx = acc + (size_t)ATTN_TQ * D,
+         *sum = mx + ATTN_TQ;
+    for (int i = 0; i < nq; i++) mx[i] = -INFINITY, sum[i] = 0;
+    memset(acc, 0, sizeof(real) * (size_t)ATTN_TQ * D);
+    /* online softmax over key tiles: running max mx, running sum, unnormalised acc */
+    for (int u0 = 0; u0 < t0 + nq; u0 += ATTN_TK) {
+        int nk = t0 + nq - u0 < ATTN_TK ? t0 + nq - u0 : ATTN_TK;
+        load_transposed(kt, k0 + (size_t)u0 * Hkv, Hkv, nk, D);
+        tile_products(s, q0, Hq, kt, nq, D);
+        tile_mask(s, scale, seg, base, t0, nq, u0, nk);
+        for (int i = 0; i < nq; i++) {
+            real *row = s + (size_t)i * ATTN_TK, m = -INFINITY;
+            for (int j = 0; j < ATTN_TK; j++) m = row[j] > m ? row[j] : m;
+            if (m == -INFINITY) { /* nothing visible in this tile */
+                memset(row, 0, sizeof(real) * ATTN_TK);
+                continue;
+            }
+            real mnew = m > mx[i] ? m : mx[i];
+            real c = mx[i] == -INFINITY ? 0 : (real)vexp(mx[i] - mnew), tsum = 0;
+#pragma omp simd reduction(+ : tsum)
+            for (int j = 0; j < ATTN_TK; j++) {
+                real e = row[j] == -INFINITY ? 0 : (real)vexp(row[j] - mnew);
+                row[j] = e;
+                tsum += e;
+            }
+            sum[i] = sum[i] * c + tsum;
+            mx[i] = mnew;
+            real *a = acc + (size_t)i * D;
+            if (c != 1)
+                for (int d = 0; d < D; d++) a[d] *= c;
+        }
+        /* acc += p v over the tile */
+        tile_multiply(acc, D, s, ATTN_TK, 1, nq, nk, v0 + (size_t)u0 * Hkv, Hkv, D);
+    }
+    for (int i = 0; i < nq; i++) {
+        real inv = 1 / sum[i], *o = out + (size_t)i * Hq;
+        for (int d = 0; d < D; d++) o[d] = acc[(size_t)i * D + d] * inv;
+        if (lse) lse[(size_t)i * nh] = mx[i] + (real)log((double)sum[i]);
     }
 }
 
@@ -408,50 +459,33 @@ void attention_forward(real *out, real *lse, const real *q, const real *k, const
     for (int b = 0; b < B; b++)
         for (int h = 0; h < nh; h++)
             for (int qt = 0; qt < tiles; qt++) {
-                real *s = buf + (size_t)omp_get_thread_num() * ATTN_BUF_REALS(D);
-                real *kt = s + ATTN_TQ * ATTN_TK, *acc = kt + (size_t)D * ATTN_TK, *mx = acc + (size_t)ATTN_TQ * D,
-                     *sum = mx + ATTN_TQ;
                 int kh = h / group, t0 = qt * ATTN_TQ, nq = T - t0 < ATTN_TQ ? T - t0 : ATTN_TQ;
-                size_t base = (size_t)b * T;
-                for (int i = 0; i < nq; i++) mx[i] = -INFINITY, sum[i] = 0;
-                memset(acc, 0, sizeof(real) * (size_t)ATTN_TQ * D);
-                /* online softmax over key tiles: running max mx, running sum, unnormalised acc */
-                for (int u0 = 0; u0 < t0 + nq; u0 += ATTN_TK) {
-                    int nk = t0 + nq - u0 < ATTN_TK ? t0 + nq - u0 : ATTN_TK;
-                    load_transposed(kt, k + (base + u0) * Hkv + (size_t)kh * D, Hkv, nk, D);
-                    tile_products(s, q + (base + t0) * Hq + (size_t)h * D, Hq, kt, nq, D);
-                    tile_mask(s, scale, seg, base, t0, nq, u0, nk);
-                    for (int i = 0; i < nq; i++) {
-                        real *row = s + (size_t)i * ATTN_TK, m = -INFINITY;
-                        for (int j = 0; j < ATTN_TK; j++) m = row[j] > m ? row[j] : m;
-                        if (m == -INFINITY) { /* nothing visible in this tile */
-                            memset(row, 0, sizeof(real) * ATTN_TK);
-                            continue;
-                        }
-                        real mnew = m > mx[i] ? m : mx[i];
-                        real c = mx[i] == -INFINITY ? 0 : (real)vexp(mx[i] - mnew), tsum = 0;
-#pragma omp simd reduction(+ : tsum)
-                        for (int j = 0; j < ATTN_TK; j++) {
-                            real e = row[j] == -INFINITY ? 0 : (real)vexp(row[j] - mnew);
-                            row[j] = e;
-                            tsum += e;
-                        }
-                        sum[i] = sum[i] * c + tsum;
-                        mx[i] = mnew;
-                        real *a = acc + (size_t)i * D;
-                        if (c != 1)
-                            for (int d = 0; d < D; d++) a[d] *= c;
-                    }
-                    /* acc += p v over the tile */
-                    tile_multiply(acc, D, s, ATTN_TK, 1, nq, nk, v + (base + u0) * Hkv + (size_t)kh * D, Hkv, D);
-                }
-                for (int i = 0; i < nq; i++) {
-                    size_t n = base + t0 + i;
-                    real inv = 1 / sum[i], *o = out + n * Hq + (size_t)h * D;
-                    for (int d = 0; d < D; d++) o[d] = acc[(size_t)i * D + d] * inv;
-                    lse[n * nh + h] = mx[i] + (real)log((double)sum[i]);
-                }
+                size_t base = (size_t)b * T, n0 = base + (size_t)t0;
+                attend_tile(out + n0 * Hq + (size_t)h * D, lse + n0 * nh + h, q + n0 * Hq + (size_t)h * D,
+                            k + base * Hkv + (size_t)kh * D, v + base * Hkv + (size_t)kh * D, seg, base, t0, nq, Hq,
+                            Hkv, nh, D, scale, buf + (size_t)omp_get_thread_num() * ATTN_BUF_REALS(D));
             }
+}
+
+void attention_cached(real *out, const real *q, const real *kc, const real *vc, const int *seq, const int *pos, int n,
+                      int T, int nh, int nkv, int D, real *buf) {
+    int Hq = nh * D, Hkv = nkv * D, group = nh / nkv;
+    real scale = (real)(1.0 / sqrt((double)D));
+    /* runs of up to ATTN_TQ rows of one sequence at consecutive positions share a query tile */
+    int *start = malloc(sizeof(int) * (size_t)(n + 1)), runs = 0;
+    for (int i = 0; i < n; i++)
+        if (i == 0 || seq[i] != seq[i - 1] || pos[i] != pos[i - 1] + 1 || i - start[runs - 1] == ATTN_TQ) start[runs++] = i;
+    start[runs] = n;
+#pragma omp parallel for collapse(2) schedule(dynamic, 1)
+    for (int r = 0; r < runs; r++)
+        for (int h = 0; h < nh; h++) {
+            int i = start[r], kh = h / group;
+            size_t cache = (size_t)seq[i] * T * Hkv + (size_t)kh * D;
+            attend_tile(out + (size_t)i * Hq + (size_t)h * D, NULL, q + (size_t)i * Hq + (size_t)h * D, kc + cache,
+                        vc + cache, NULL, 0, pos[i], start[r + 1] - i, Hq, Hkv, nh, D, scale,
+                        buf + (size_t)omp_get_thread_num() * ATTN_BUF_REALS(D));
+        }
+    free(start);
 }
 
 void attention_backward(real *dq, real *dk, real *dv, const real *dout, const real *out, const real *lse,

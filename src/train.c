@@ -13,6 +13,7 @@
 #include "args.h"
 #include "common.h"
 #include "gemm.h"
+#include "generate.h"
 #include "config.h"
 #include "data.h"
 #include "model.h"
@@ -24,194 +25,9 @@
 #include "optim.h"
 #include "pref_grad.h"
 #include "rng.h"
+#include "source.h"
 #include "tokenizer.h"
 #include <strings.h>
-
-/* Where the model comes from: a model directory or GGUF file, or a config to initialise
- * from the seed (the default model, or a --config file's model_config); the type each
- * tensor of a frozen base is kept in; and the adapter, if the run has one. */
-typedef struct {
-    ModelFiles files;   /* files.path == NULL: no weights, initialise from --seed */
-    ModelConfig cfg;
-    char *config_name;
-    uint32_t *types;    /* a frozen base's type per tensor (RunShape.base_types) */
-    LoraConfig lora;    /* r 0: no adapter */
-    char *adapter;      /* the adapter's starting values come from this directory (else PEFT's init) */
-    char *base_model;   /* base_model_name_or_path for the adapters this run writes */
-} ModelSource;
-
-/* --base-dtype's names: the types a frozen base can be kept in, and whether this program
- * can make them from other weights (else only a file that has them, or a plan). */
-static const struct { const char *name; uint32_t type; int encodable; } base_dtypes[] = {
-    {"f32", GGML_F32, 1},   {"f16", GGML_F16, 1},   {"bf16", GGML_BF16, 1}, {"q8_0", GGML_Q8_0, 1},
-    {"q4_0", GGML_Q4_0, 0}, {"q4_1", GGML_Q4_1, 0}, {"q5_0", GGML_Q5_0, 0}, {"q5_1", GGML_Q5_1, 0},
-    {"iq4_nl", GGML_IQ4_NL, 0}, {"q4_k", GGML_Q4_K, 0}, {"q5_k", GGML_Q5_K, 0}, {"q6_k", GGML_Q6_K, 0},
-    {"q4_k_m", GGML_Q4_K, 0},
-};
-
-/* llama.cpp's Q4_K_M: Q4_K, with Q6_K for the output head and, in the first and last eighth
- * of the layers and every third one between, for attn_v and ffn_down (its use_more_bits). */
-static uint32_t q4_k_m_type(ParamKind k, int l, int L) {
-    int more = l < L / 8 || l >= 7 * L / 8 || (l - L / 8) % 3 == 2;
-    if (k == P_LM_HEAD || ((k == P_WV || k == P_WD) && more)) return GGML_Q6_K;
-    return GGML_Q4_K;
-}
-
-/* The types of a frozen base: as --model stores them (a model made from the seed: its
- * config's torch_dtype), unless --base-dtype names one. weights: the run will fill them
- * (not a plan), so a type this program cannot encode must be what the file already has. */
-static void resolve_base_types(ModelSource *src, const Options *o, int weights) {
-    const ModelConfig *c = &src->cfg;
-    size_t n = P_BASE_KINDS * (size_t)c->n_layers;
-    src->types = xmalloc(sizeof(uint32_t) * n);
-    if (src->files.path) model_files_types(&src->files, src->types);
-    else {
-        const cJSON *td = c->source ? cJSON_GetObjectItemCaseSensitive(c->source, "torch_dtype") : NULL;
-        uint32_t t = !cJSON_IsString(td) ? GGML_F32 : !strcmp(td->valuestring, "bfloat16") ? GGML_BF16 :
-                     !strcmp(td->valuestring, "float16") ? GGML_F16 : GGML_F32;
-        for (size_t i = 0; i < n; i++) src->types[i] = t;
-    }
-    if (strcmp(o->base_dtype, "stored") == 0) return;
-    int which = -1;
-    for (size_t i = 0; i < sizeof base_dtypes / sizeof *base_dtypes; i++)
-        if (strcasecmp(o->base_dtype, base_dtypes[i].name) == 0) which = (int)i;
-    if (which < 0)
-        die("--base-dtype must be stored, f32, f16, bf16, q8_0 (or, to plan, q4_0, q4_1, q5_0, q5_1, iq4_nl, q4_k, "
-            "q5_k, q6_k, q4_k_m), got \"%s\"", o->base_dtype);
-    ParamInfo info[P_KINDS];
-    param_layout(c, NULL, 0, info);
-    for (int k = 0; k < P_BASE_KINDS; k++)
-        for (int l = 0; l < c->n_layers; l++) {
-            if (!info[k].present || info[k].ndim != 2) continue;
-            uint32_t *t = &src->types[(size_t)k * c->n_layers + l], want = base_dtypes[which].type;
-            if (!strcmp(base_dtypes[which].name, "q4_k_m")) want = q4_k_m_type((ParamKind)k, l, c->n_layers);
-            if (weights && !base_dtypes[which].encodable && *t != want)
-                die("--base-dtype %s: this program cannot quantize %s weights into %s blocks; use a GGUF that has "
-                    "them (llama.cpp's llama-quantize), or f32, f16, bf16 or q8_0", o->base_dtype,
-                    ggml_type_info(*t)->name, ggml_type_info(want)->name);
-            const GgmlTypeInfo *ti = ggml_type_info(want);
-            if (info[k].cols % (size_t)ti->block) {
-                char name[160];
-                param_name((ParamKind)k, l, name, sizeof name);
-                die("--base-dtype %s: %s has rows of %zu values, not whole %s blocks of %d", o->base_dtype, name,
-                    info[k].cols, ti->name, ti->block);
-            }
-            *t = want;
-        }
-}
-
-/* The run's adapter: --adapter's (its adapter_config.json; LoRA flags that contradict it are
- * refused), or a new one from the --lora-* flags. */
-static void resolve_lora(ModelSource *src, const Options *o) {
-    LoraConfig *l = &src->lora;
-    memset(l, 0, sizeof *l);
-    if (o->adapter) {
-        char *base = NULL;
-        adapter_read_config(o->adapter, l, &base);
-        char *cfg = path_join(o->adapter, "adapter_config.json");
-        char given[64], has[64];
-        if (o->lora_r && o->lora_r != l->r) die("--lora-r %d contradicts %s (r %d)", o->lora_r, cfg, l->r);
-        if (o->lora_alpha && o->lora_alpha != l->alpha)
-            die("--lora-alpha %g contradicts %s (lora_alpha %g)", o->lora_alpha, cfg, l->alpha);
-        if (o->lora_targets && lora_parse_targets(o->lora_targets, "--lora-targets") != l->targets) {
-            lora_targets_string(lora_parse_targets(o->lora_targets, "--lora-targets"), given, sizeof given);
-            lora_targets_string(l->targets, has, sizeof has);
-            die("--lora-targets %s contradicts %s (%s)", given, cfg, has);
-        }
-        if (o->use_rslora && !l->rslora) die("--use-rslora contradicts %s (use_rslora false)", cfg);
-        /* dropout is a training choice (TRL's DPO turns it off), not the adapter's; elsewhere the
-         * adapter keeps what its config says, so a rewritten adapter says it too */
-        if (strcmp(o->stage, "sft") == 0 || strcmp(o->stage, "pref") == 0) l->dropout = o->lora_dropout;
-        lora_check_fits(l, &src->cfg, cfg);
-        adapter_check_files(o->adapter, &src->cfg, l);
-        src->adapter = xstrdup(o->adapter);
-        src->base_model = base;
-        free(cfg);
-        return;
-    }
-    if (o->lora_r <= 0) return;
-    l->r = o->lora_r;
-    l->alpha = o->lora_alpha > 0 ? o->lora_alpha : 2.0 * o->lora_r;
-    l->dropout = o->lora_dropout;
-    l->targets = lora_parse_targets(o->lora_targets, "--lora-targets");
-    l->rslora = o->use_rslora;
-    lora_check_fits(l, &src->cfg, "--lora-r");
-}
-
-/* An absolute path where one can be had: what base_model_name_or_path should say. */
-static char *absolute_path(const char *p) {
-    char *r = realpath(p, NULL);
-    return r ? r : xstrdup(p);
-}
-
-static void resolve_model(ModelSource *src, const Options *o, int weights) {
-    memset(src, 0, sizeof *src);
-    if (o->model) {
-        if (o->model_config) { /* a run config that names an architecture must match the model */
-            ModelConfig rc, mc;
-            config_from_json(&rc, o->model_config, o->config_path);
-            char *cj = path_join(o->model, "config.json");
-            if (path_is_dir(o->model)) {
-                config_load_file(&mc, cj);
-                config_check_same(&mc, cj, &rc, o->config_path);
-            }
-            free(cj);
-            model_files_open(&src->files, o->model);
-            config_check_same(&src->files.cfg, src->files.config_name, &rc, o->config_path);
-        } else {
-            model_files_open(&src->files, o->model);
-        }
-        src->cfg = src->files.cfg;
-        src->config_name = xstrdup(src->files.config_name);
-    } else if (o->model_config) {
-        src->config_name = xsprintf("%s (model_config)", o->config_path);
-        config_from_json(&src->cfg, o->model_config, src->config_name);
-    } else {
-        src->config_name = repo_path("configs/default-model.json");
-        config_load_file(&src->cfg, src->config_name);
-    }
-    resolve_base_types(src, o, weights);
-    resolve_lora(src, o);
-    if ((strcmp(o->stage, "sft") == 0 || strcmp(o->stage, "pref") == 0) && src->lora.r == 0 &&
-        strcmp(o->base_dtype, "stored") != 0)
-        die("--base-dtype %s keeps a frozen base (LoRA, eval, generate, convert); full fine-tuning trains every "
-            "weight in fp32 (add --lora-r R to train an adapter on a frozen base)", o->base_dtype);
-    if (!src->base_model && o->model) src->base_model = absolute_path(o->model);
-}
-
-/* Fill the arena: the decoder's weights from the files (or initialised from the seed), and
- * the adapter from --adapter (or PEFT's initialisation). */
-static void load_weights(ModelSource *src, Model *m, const Options *o) {
-    if (src->files.path) model_files_load(&src->files, m);
-    else model_init_random(m, (uint64_t)o->seed);
-    if (m->shape.lora.r > 0) {
-        if (src->adapter) adapter_load(src->adapter, m, m->params);
-        else model_init_adapter(m, (uint64_t)o->seed);
-    }
-}
-
-static int is_training(const Options *o) { return strcmp(o->stage, "sft") == 0 || strcmp(o->stage, "pref") == 0; }
-
-/* What the stage keeps in memory. The base is frozen (kept as stored) unless every weight is
- * trained: in eval, generate and convert, and under LoRA. */
-static RunShape stage_shape(const Options *o, const ModelSource *src, int pref, int seq_len) {
-    RunShape s = {0};
-    s.batch = o->batch_size * (pref ? 2 : 1);
-    s.seq_len = seq_len;
-    s.threads = o->threads;
-    s.lora = src->lora;
-    if (is_training(o)) {
-        s.train = 1;
-        s.adam = 1;
-        s.recompute = o->recompute;
-        if (pref && o->precompute_ref) s.ref = REF_NONE;
-        else if (pref && s.lora.r > 0) s.ref = src->adapter ? REF_ADAPTER : REF_BASE;
-        else if (pref) s.ref = strcmp(o->ref_dtype, "bf16") == 0 ? REF_BF16 : REF_FP32;
-        s.pairs = pref;
-    }
-    if (!s.train || s.lora.r > 0) s.base_types = src->types;
-    return s;
-}
 
 static void print_plan(const Options *o, const ModelSource *src, const RunShape *s) {
     ArenaPlan plan = model_plan(&src->cfg, s);
@@ -251,28 +67,6 @@ static void report_memory(const Options *o, const ArenaPlan *plan, size_t baseli
 
 /* ---------------------------------------------------------------- tokenizer and data */
 
-/* The tokenizer of --model (a directory's tokenizer.json or a .gguf's keys), else the
- * default model's in data/tokenizer. NULL when the model has none (tokenized rows only). */
-static Tokenizer *model_tokenizer(const Options *o, int required) {
-    if (o->model) {
-        size_t n = strlen(o->model);
-        int gguf = n > 5 && strcmp(o->model + n - 5, ".gguf") == 0;
-        char *tj = path_join(o->model, "tokenizer.json");
-        int have = gguf || path_is_file(tj);
-        free(tj);
-        if (!have) {
-            if (required) die("%s: no tokenizer.json in this model directory (chat rows need the model's tokenizer)",
-                              o->model);
-            return NULL;
-        }
-        return tokenizer_load(o->model);
-    }
-    char *dir = repo_path("data/tokenizer");
-    Tokenizer *t = tokenizer_load(dir);
-    free(dir);
-    return t;
-}
-
 /* Rows from --data (default: the sample for the stage), tokenized with the chat template
  * when they are chat rows. */
 /* Whether a JSONL file holds chat rows (which need the tokenizer), judged by its first row;
@@ -300,7 +94,7 @@ static int file_has_chat_rows(const char *path) {
 static void load_rows(const Options *o, int vocab_size, const char *default_data, TokenizedRows *rows,
                       Tokenizer **tok_out, ChatTemplate *ct, char **path_out) {
     char *path = o->data ? xstrdup(o->data) : repo_path(default_data);
-    Tokenizer *tok = file_has_chat_rows(path) ? model_tokenizer(o, 1) : NULL;
+    Tokenizer *tok = file_has_chat_rows(path) ? source_tokenizer(o, 1) : NULL;
     if (tok) {
         const Vocab *v = tokenizer_vocab(tok);
         if (v->n_tokens > vocab_size && !o->model) die("the default tokenizer does not fit the default model");
@@ -318,9 +112,9 @@ static void load_rows(const Options *o, int vocab_size, const char *default_data
 
 static int stage_eval(const Options *o) {
     ModelSource src;
-    resolve_model(&src, o, !o->dry_run);
+    source_resolve(&src, o, !o->dry_run);
     if (o->dry_run) { /* plan for the longest rows allowed, without reading anything else */
-        RunShape s = stage_shape(o, &src, 0, o->seq_len);
+        RunShape s = source_shape(o, &src, 0, o->seq_len);
         print_plan(o, &src, &s);
         return 0;
     }
@@ -332,7 +126,7 @@ static int stage_eval(const Options *o) {
     int pref = rows.kind == ROWS_PREF;
     DataLoader loader;
     loader_init(&loader, &rows, o->batch_size, o->packing, 0, 0);
-    RunShape shape = stage_shape(o, &src, pref, loader_seq_len(&loader, o->seq_len));
+    RunShape shape = source_shape(o, &src, pref, loader_seq_len(&loader, o->seq_len));
     ModelFiles ref_files = {0};
     if (o->ref_model) { /* rewards and the preference loss need the reference */
         if (!pref) die("--ref-model is for preference rows (rewards)");
@@ -350,7 +144,7 @@ static int stage_eval(const Options *o) {
         model_files_load_ref(&ref_files, &m);
         model_files_close(&ref_files);
     }
-    load_weights(&src, &m, o);
+    source_load(&src, &m, o);
     PrefLoss ploss = {LOSS_DPO, o->beta, o->label_smoothing};
     pref_loss_parse(o->loss, &ploss.kind);
     double *ref_logp = o->ref_model ? xcalloc((size_t)rows.n_rows * 2, sizeof(double)) : NULL;
@@ -442,10 +236,10 @@ static int stage_convert(const Options *o) {
     if (q8 && o->out) die("--save-dtype q8_0 is for --export-gguf only; safetensors take f32, bf16 or f16");
     uint64_t shard = parse_size(o->max_shard_size, "max-shard-size");
     ModelSource src;
-    resolve_model(&src, o, !o->dry_run);
+    source_resolve(&src, o, !o->dry_run);
     if (o->merge && !src.adapter) die("--merge needs --adapter DIR (the adapter to merge into --model)");
     /* the base stays in its stored type and is written a few rows at a time */
-    RunShape shape = stage_shape(o, &src, 0, 2);
+    RunShape shape = source_shape(o, &src, 0, 2);
     shape.batch = 1;
     if (o->dry_run) {
         print_plan(o, &src, &shape);
@@ -453,7 +247,7 @@ static int stage_convert(const Options *o) {
     }
     Model m;
     model_create(&m, &src.cfg, &shape);
-    load_weights(&src, &m, o);
+    source_load(&src, &m, o);
     const ModelFiles *tok_src = src.files.path ? &src.files : NULL;
     if (src.adapter && !o->merge) { /* the adapter itself, in another format or dtype */
         if (o->out) {
@@ -518,7 +312,7 @@ static void tokenize_rows(const Options *o) {
     size_t ml = o->model ? strlen(o->model) : 0;
     if ((cfg_path && path_is_file(cfg_path)) || (ml > 5 && strcmp(o->model + ml - 5, ".gguf") == 0) || !o->model) {
         ModelSource src;
-        resolve_model(&src, o, 0);
+        source_resolve(&src, o, 0);
         vocab = src.cfg.vocab_size;
     }
     free(cfg_path);
@@ -566,7 +360,7 @@ static int stage_tokenize(const Options *o) {
         return 0;
     }
     double t0 = now_seconds();
-    Tokenizer *tok = model_tokenizer(o, 1);
+    Tokenizer *tok = source_tokenizer(o, 1);
     double t_load = now_seconds() - t0;
     if (o->text) {
         TokenList l = {0};
@@ -603,140 +397,6 @@ static int stage_tokenize(const Options *o) {
     }
     tokenizer_free(tok);
     if (o->data) tokenize_rows(o);
-    return 0;
-}
-
-/* ---------------------------------------------------------------- --stage generate */
-
-/* Next token from logits: greedy at temperature 0, else nucleus sampling (top-p). */
-static int sample_token(float *logits, int V, double temperature, double top_p, Rng *rng) {
-    int best = 0;
-    for (int v = 1; v < V; v++) best = logits[v] > logits[best] ? v : best;
-    if (temperature <= 0) return best;
-    double mx = logits[best], sum = 0;
-    for (int v = 0; v < V; v++) sum += (logits[v] = (float)exp((logits[v] - mx) / temperature));
-    /* the smallest set of most likely tokens holding top_p of the mass: found by repeatedly
-     * taking the largest remaining (the set is small in practice) */
-    int *picked = xmalloc(sizeof(int) * (size_t)V), n = 0;
-    double mass = 0;
-    while (mass < top_p * sum && n < V) {
-        int k = -1;
-        for (int v = 0; v < V; v++)
-            if (logits[v] >= 0 && (k < 0 || logits[v] > logits[k])) k = v;
-        picked[n++] = k;
-        mass += logits[k];
-        logits[k] = -logits[k] - 1; /* mark as taken (probabilities are >= 0) */
-    }
-    double r = rng_uniform(rng) * mass, acc = 0;
-    int choice = picked[n - 1];
-    for (int i = 0; i < n; i++) {
-        acc += -logits[picked[i]] - 1;
-        if (r < acc) {
-            choice = picked[i];
-            break;
-        }
-    }
-    free(picked);
-    return choice;
-}
-
-static int stage_generate(const Options *o) {
-    ModelSource src;
-    resolve_model(&src, o, 1);
-    Tokenizer *tok = model_tokenizer(o, 1);
-    ChatTemplate ct;
-    chat_template_init(&ct, tok, o->chat_template, o->model ? o->model : "data/tokenizer");
-    /* the prompts: --prompt, else each row of --data without its last (assistant) message */
-    int n_prompts = 0;
-    ChatMessage **convs = NULL;
-    int *lens = NULL;
-    cJSON **keep = NULL;
-    if (o->prompt) {
-        convs = xmalloc(sizeof *convs);
-        lens = xmalloc(sizeof *lens);
-        convs[0] = xmalloc(sizeof(ChatMessage));
-        convs[0][0] = (ChatMessage){"user", o->prompt};
-        lens[0] = 1;
-        n_prompts = 1;
-    } else {
-        char *path = o->data ? xstrdup(o->data) : repo_path("data/sample-ultrachat.jsonl");
-        FILE *f = fopen(path, "r");
-        if (!f) die("%s: cannot open: %s", path, strerror(errno));
-        char *line = NULL;
-        size_t cap = 0;
-        ssize_t len;
-        long lineno = 0;
-        while ((len = getline(&line, &cap, f)) >= 0) {
-            lineno++;
-            cJSON *j = cJSON_ParseWithLength(line, (size_t)len);
-            if (!j) die("%s:%ld: invalid JSON", path, lineno);
-            const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(j, "messages");
-            if (!msgs) msgs = cJSON_GetObjectItemCaseSensitive(j, "chosen");
-            if (!cJSON_IsArray(msgs)) die("%s:%ld: expected \"messages\" or \"chosen\"", path, lineno);
-            int n = cJSON_GetArraySize(msgs), k = 0;
-            ChatMessage *c = xmalloc(sizeof *c * (size_t)(n ? n : 1));
-            for (const cJSON *e = msgs->child; e; e = e->next) {
-                const cJSON *r = cJSON_GetObjectItemCaseSensitive(e, "role"), *t = cJSON_GetObjectItemCaseSensitive(e, "content");
-                if (!cJSON_IsString(r) || !cJSON_IsString(t)) die("%s:%ld: bad message", path, lineno);
-                c[k++] = (ChatMessage){r->valuestring, t->valuestring};
-            }
-            while (k > 0 && strcmp(c[k - 1].role, "assistant") == 0) k--; /* up to the last user turn */
-            convs = xrealloc(convs, sizeof *convs * (size_t)(n_prompts + 1));
-            lens = xrealloc(lens, sizeof *lens * (size_t)(n_prompts + 1));
-            keep = xrealloc(keep, sizeof *keep * (size_t)(n_prompts + 1));
-            convs[n_prompts] = c, lens[n_prompts] = k, keep[n_prompts] = j;
-            n_prompts++;
-        }
-        free(line);
-        fclose(f);
-        free(path);
-    }
-    RunShape shape = stage_shape(o, &src, 0, o->seq_len); /* the weights as stored, the adapter applied */
-    shape.batch = 1;
-    Model m;
-    model_create(&m, &src.cfg, &shape);
-    load_weights(&src, &m, o);
-    int stop1 = ct.format == CHAT_CHATML ? ct.im_end : ct.eot, stop2 = tokenizer_vocab(tok)->eos_id;
-    float *logits = xmalloc(sizeof(float) * (size_t)src.cfg.vocab_size);
-    Rng rng;
-    rng_seed(&rng, (uint64_t)o->seed);
-    AtomicFile out = {0};
-    FILE *f = stdout;
-    if (o->out) out = atomic_open(o->out), f = out.f;
-    for (int p = 0; p < n_prompts; p++) {
-        TokenList ids = {0};
-        chat_render_tokens(&ct, convs[p], lens[p], 1, &ids, NULL);
-        int n_prompt = ids.n;
-        if (n_prompt >= o->seq_len) die("prompt %d has %d tokens, more than --seq-len %d", p, n_prompt, o->seq_len);
-        while (ids.n < o->seq_len && ids.n - n_prompt < o->max_new_tokens) {
-            /* no KV cache yet: the whole sequence is run again for each new token */
-            Batch *b = &m.batch;
-            b->B = 1, b->T = ids.n;
-            for (int t = 0; t < ids.n; t++) b->tokens[t] = ids.ids[t], b->pos[t] = t, b->seg[t] = 0, b->targets[t] = -1;
-            model_forward(&m, 0);
-            model_position_logits(&m, ids.n - 1, logits);
-            int next = sample_token(logits, src.cfg.vocab_size, o->temperature, o->top_p, &rng);
-            token_list_push(&ids, next, 0);
-            if (next == stop1 || next == stop2) break;
-        }
-        int n_new = ids.n - n_prompt;
-        if (n_new > 0 && (ids.ids[ids.n - 1] == stop1 || ids.ids[ids.n - 1] == stop2)) n_new--;
-        size_t dl;
-        char *text = tokenizer_decode(tok, ids.ids + n_prompt, n_new, &dl);
-        fputs("{\"prompt\": ", f);
-        json_print_string(f, lens[p] ? convs[p][lens[p] - 1].content : "");
-        fputs(", \"completion\": ", f);
-        json_print_string_n(f, text, dl);
-        fprintf(f, ", \"tokens\": %d}\n", n_new);
-        fflush(f);
-        free(text);
-        token_list_free(&ids);
-    }
-    if (o->out) atomic_commit(&out);
-    model_destroy(&m);
-    chat_template_free(&ct);
-    tokenizer_free(tok);
-    free(logits);
     return 0;
 }
 
@@ -944,9 +604,9 @@ static int stage_train(Options *o) {
     checkpoint_remove_partial(run_dir);
 
     ModelSource src;
-    resolve_model(&src, o, !o->dry_run);
+    source_resolve(&src, o, !o->dry_run);
     if (o->dry_run) { /* the plan for --seq-len, before any data is read */
-        RunShape s = stage_shape(o, &src, pref, o->seq_len);
+        RunShape s = source_shape(o, &src, pref, o->seq_len);
         print_plan(o, &src, &s);
         return 0;
     }
@@ -960,14 +620,14 @@ static int stage_train(Options *o) {
         die("%s: --stage %s needs %s rows", data_path, o->stage, pref ? "preference" : "SFT");
     DataLoader loader;
     loader_init(&loader, &rows, o->batch_size, o->packing, 1, (uint64_t)o->seed);
-    RunShape shape = stage_shape(o, &src, pref, loader_seq_len(&loader, o->seq_len));
+    RunShape shape = source_shape(o, &src, pref, loader_seq_len(&loader, o->seq_len));
 #pragma omp parallel
     { /* start the thread pool first: its stacks belong to the baseline, not the arena */ }
     sgemm_reserve();
     size_t baseline = rss_now_bytes();
     Model m;
     model_create(&m, &src.cfg, &shape);
-    load_weights(&src, &m, o); /* the starting point, which is also the frozen reference */
+    source_load(&src, &m, o); /* the starting point, which is also the frozen reference */
     if (m.shape.lora.r > 0 && !src.files.path) src.base_model = save_seed_base(&m, run_dir);
     double *ref_cache = NULL;
     if (pref && o->precompute_ref) {

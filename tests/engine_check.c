@@ -12,6 +12,10 @@
  *   engine_check --model DIR --ref-model DIR --data PREF.jsonl --out R --loss pref:dpo:0.1
  *       one preference step: the reference's log-probs, the policy's forward and backward with
  *       the loss of src/loss.c averaged over pairs (as training does); R adds "pair_loss" [P]
+ *   engine_check --model DIR --data ROWS.jsonl --out R --cached-logits K
+ *       generation's path: every row's first K tokens through model_forward_cached at once,
+ *       then one token per row per step, all rows in one batch; R holds "cached_logits"
+ *       [B, T, V] (positions from K - 1 on; 0 before) beside "logits" from the full forward.
  *   LoRA: --lora-r R [--lora-alpha A] [--lora-targets LIST] [--rslora] [--lora-dropout P]
  *       [--adapter DIR] trains an adapter (PEFT's init, or DIR's values) on --model kept frozen
  *       in its stored types; with --loss pref:..., --ref-adapter DIR|base makes the reference
@@ -43,6 +47,7 @@
 static int recompute; /* --recompute: keep only layer inputs, as the trainer's flag */
 static int ref_bf16;  /* --ref-bf16: the reference's weights kept in bf16 (--ref-dtype bf16) */
 static LoraConfig lora; /* --lora-r etc.: an adapter on a frozen base */
+static int cached_split;  /* --cached-logits K */
 static const char *adapter_dir, *ref_adapter; /* --adapter, --ref-adapter DIR|base */
 
 static int cmp_double(const void *a, const void *b) {
@@ -241,6 +246,44 @@ static void write_result(Model *m, const char *out, double L, int logits, const 
     free(names), free(t), free(lg), free(pl), free(masks);
 }
 
+/* The logits generation's cached path makes, next to the full forward's. */
+static int cached_logits(Model *m, const DataLoader *loader, const TokenizedRows *rows, const char *out, int logits) {
+    Batch *b = &m->batch;
+    int B = b->B, T = b->T, V = m->cfg.vocab_size, K = cached_split;
+    int *tok = xmalloc(sizeof(int) * (size_t)B * T), *len = xmalloc(sizeof(int) * (size_t)B);
+    for (int s = 0; s < loader->n_spans; s++) { /* each row's tokens, before the forwards overwrite the batch */
+        const BatchSpan *sp = &loader->spans[s];
+        len[sp->seq] = sp->len;
+        memcpy(tok + (size_t)sp->seq * T, b->tokens + (size_t)sp->seq * T + sp->start, sizeof(int) * (size_t)sp->len);
+    }
+    (void)rows;
+    float *full = xcalloc((size_t)B * T * V, sizeof(float)), *cached = xcalloc((size_t)B * T * V, sizeof(float));
+    model_forward(m, 0);
+    model_logits(m, 0, full);
+    int *t = xmalloc(sizeof(int) * (size_t)T * B), *sq = xmalloc(sizeof(int) * (size_t)T * B),
+        *ps = xmalloc(sizeof(int) * (size_t)T * B), *em = xmalloc(sizeof(int) * (size_t)T * B);
+    for (int j = 0; j < B; j++) { /* the prompt part at once */
+        int k = MIN(K, len[j]);
+        for (int i = 0; i < k; i++) t[i] = tok[(size_t)j * T + i], sq[i] = j, ps[i] = i, em[i] = i == k - 1;
+        model_forward_cached(m, k, t, sq, ps, em);
+        memcpy(cached + ((size_t)j * T + k - 1) * V, m->gen_logits, sizeof(float) * (size_t)V);
+    }
+    for (int p = K; p < T; p++) { /* then a token of every row still going, per step */
+        int n = 0;
+        for (int j = 0; j < B; j++)
+            if (p < len[j]) t[n] = tok[(size_t)j * T + p], sq[n] = j, ps[n] = p, em[n] = 1, n++;
+        if (!n) break;
+        model_forward_cached(m, n, t, sq, ps, em);
+        for (int i = 0; i < n; i++)
+            memcpy(cached + ((size_t)sq[i] * T + p) * V, m->gen_logits + (size_t)i * V, sizeof(float) * (size_t)V);
+    }
+    StWriteTensor w[2] = {{"logits", 3, {B, T, V}, full, NULL, NULL}, {"cached_logits", 3, {B, T, V}, cached, NULL, NULL}};
+    st_write_file(out, w, logits ? 2 : 1, ST_F32);
+    free(tok), free(len), free(full), free(cached), free(t), free(sq), free(ps), free(em);
+    model_destroy(m);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     const char *model_dir = NULL, *data = NULL, *out = NULL, *loss = "ce";
     const char *init = NULL, *ref_model = NULL;
@@ -265,6 +308,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--rslora")) lora.rslora = 1;
         else if (!strcmp(argv[i], "--adapter") && i + 1 < argc) adapter_dir = argv[++i];
         else if (!strcmp(argv[i], "--ref-adapter") && i + 1 < argc) ref_adapter = argv[++i];
+        else if (!strcmp(argv[i], "--cached-logits") && i + 1 < argc) cached_split = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--base-dtype") && i + 1 < argc) {
             const char *t = argv[++i];
             base_type = !strcmp(t, "bf16") ? GGML_BF16 : !strcmp(t, "f16") ? GGML_F16 : !strcmp(t, "q8_0") ? GGML_Q8_0 : GGML_F32;
@@ -293,6 +337,7 @@ int main(int argc, char **argv) {
                       .threads = omp_get_max_threads(), .train = 1,
                       .ref = !ref_model ? REF_NONE : ref_bf16 ? REF_BF16 : REF_FP32, .recompute = recompute};
     uint32_t *types = NULL;
+    if (cached_split > 0) shape.kv_seqs = shape.batch, shape.train = 0; /* generation: inference only */
     if (lora.r > 0) { /* the base frozen as the file stores it; the adapter is what is trained */
         if (!lora.targets) lora.targets = LORA_ALL_TARGETS;
         if (!lora.alpha) lora.alpha = 2.0 * lora.r;
@@ -331,6 +376,7 @@ int main(int argc, char **argv) {
     Batch *b = &m.batch;
     int N = b->B * b->T;
 
+    if (cached_split > 0) return cached_logits(&m, &loader, &rows, out, logits);
     if (!strncmp(loss, "pref:", 5)) { /* reference first, then the policy, as training does */
         PrefLoss pl = {LOSS_DPO, 0.1, 0};
         char kind[16];

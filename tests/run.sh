@@ -46,6 +46,7 @@ run "GGUF in and out" $PY tests/test_gguf.py
 run "tokenizer files in both formats" $PY tests/test_tokenizer_files.py
 run "tokenizer conformance (ids as the reference tokenizers)" $PY tests/test_tokenizer.py
 run "chat templates and datasets" $PY tests/test_chat_data.py
+run "generation: the KV cache against the full forward, torch and --no-kv-cache" $PY tests/test_generate.py
 run "training: metrics, checkpoints, resume, kill -9, learning" $PY tests/test_training.py
 run "LoRA runs: PEFT files, resume, step 0, merge, llama.cpp LoRA GGUF" $PY tests/test_lora_runs.py
 run "arena plan and defaults" $PY tests/test_plan.py
