@@ -35,6 +35,12 @@ static int sample_token(float *logits, int V, double temperature, double top_p, 
     if (temperature <= 0) return best;
     double mx = logits[best], sum = 0;
     for (int v = 0; v < V; v++) sum += (logits[v] = (float)exp((logits[v] - mx) / temperature));
+    if (top_p >= 1) { /* the whole distribution: no nucleus to find, a draw in id order */
+        double r = rng_uniform(rng) * sum, acc = 0;
+        for (int v = 0; v < V; v++)
+            if (r < (acc += logits[v])) return v;
+        return best;
+    }
     for (int v = 0; v < V; v++) order[v] = v;
     sort_probs = logits;
     qsort(order, (size_t)V, sizeof *order, by_prob);
@@ -158,7 +164,7 @@ int stage_generate(const Options *o) {
     int stop1 = ct.format == CHAT_CHATML ? ct.im_end : ct.eot, stop2 = tokenizer_vocab(tok)->eos_id;
     Completion *done = xcalloc((size_t)jobs, sizeof *done), *run = xcalloc((size_t)slots, sizeof *run);
     float *logits = xmalloc(sizeof(float) * (size_t)V);
-    int cap = MAX(o->seq_len, slots);
+    int cap = MAX(shape.batch * o->seq_len, slots);
     int *toks = xmalloc(sizeof(int) * (size_t)cap), *seq = xmalloc(sizeof(int) * (size_t)cap),
         *pos = xmalloc(sizeof(int) * (size_t)cap), *emit = xmalloc(sizeof(int) * (size_t)cap), *who = xmalloc(sizeof(int) * (size_t)slots);
     int next_job = 0, active = 0;
@@ -170,21 +176,33 @@ int stage_generate(const Options *o) {
             done[next_job++] = run[0];
             continue;
         }
-        /* fill the empty slots: each new prompt runs through the decoder once, its last token's
-         * logits give the first new token */
-        for (int s = 0; s < slots && next_job < jobs; s++) {
-            if (!run[s].done) continue;
-            Completion *c = &run[s];
-            int job = next_job++;
-            start(c, job, &ct, &prompts[job / samples], o->seq_len, (uint64_t)o->seed);
-            for (int t = 0; t < c->n_prompt; t++) toks[t] = c->ids.ids[t], seq[t] = s, pos[t] = t, emit[t] = t == c->n_prompt - 1;
-            model_forward_cached(&m, c->n_prompt, toks, seq, pos, emit);
-            step(c, m.gen_logits, o, V, stop1, stop2);
-            active++;
-            if (c->done) done[c->job] = *c, active--;
+        /* fill the empty slots: the new prompts run through the decoder together, as many as
+         * the rows allow per call; each one's last token's logits give its first new token */
+        int rows = m.shape.batch * m.shape.seq_len, n = 0, filled = 0;
+        for (int s = 0; s <= slots; s++) {
+            Completion *c = s < slots && run[s].done && next_job < jobs ? &run[s] : NULL;
+            if (c) {
+                int job = next_job;
+                start(c, job, &ct, &prompts[job / samples], o->seq_len, (uint64_t)o->seed);
+            }
+            if (filled && (!c || n + c->n_prompt > rows)) { /* run what is gathered */
+                model_forward_cached(&m, n, toks, seq, pos, emit);
+                for (int i = 0; i < filled; i++) {
+                    Completion *d = &run[who[i]];
+                    step(d, m.gen_logits + (size_t)i * V, o, V, stop1, stop2);
+                    active++;
+                    if (d->done) done[d->job] = *d, active--;
+                }
+                n = filled = 0;
+            }
+            if (!c) continue;
+            next_job++;
+            for (int t = 0; t < c->n_prompt; t++, n++)
+                toks[n] = c->ids.ids[t], seq[n] = s, pos[n] = t, emit[n] = t == c->n_prompt - 1;
+            who[filled++] = s;
         }
         /* one step of every unfinished sequence: its newest token in, the next one drawn */
-        int n = 0;
+        n = 0;
         for (int s = 0; s < slots; s++)
             if (!run[s].done) toks[n] = run[s].ids.ids[run[s].ids.n - 1], seq[n] = s, pos[n] = run[s].ids.n - 1, emit[n] = 1, who[n] = s, n++;
         if (n == 0) continue;
