@@ -38,6 +38,7 @@ typedef struct {
     const char *export_gguf;   /* also write the model as this GGUF file */
     const char *max_shard_size;
     int report_memory;
+    int log_pairs;             /* pref: per-pair lines in <out>/pairs.jsonl */
     const char *chat_template; /* chatml | llama3 (default: from the tokenizer's special tokens) */
     int packing;               /* SFT: several rows per sequence */
     int skip_bad_rows;         /* count malformed JSONL lines instead of stopping */

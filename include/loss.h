@@ -23,6 +23,7 @@ typedef struct {
     double dpolicy_chosen;   /* dLoss / d logp_policy(chosen) (summed over its tokens) */
     double dpolicy_rejected; /* dLoss / d logp_policy(rejected) */
     double u;                /* beta * margin (IPO: beta * length-averaged margin) */
+    double dloss_du;         /* dLoss / du at this pair (the figures' |dL/du| against u) */
     int clamped;             /* SPO: u was below SPO_U_MIN */
 } PairLoss;
 

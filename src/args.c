@@ -77,6 +77,8 @@ static const Flag flags[] = {
     F("export-gguf", T_STR, export_gguf, NULL, "also write the model as a GGUF file llama.cpp loads (Q/K rows "
                                                "permuted back for llama; 1-D tensors F32)"),
     F("max-shard-size", T_STR, max_shard_size, "5GB", "largest safetensors shard written (e.g. 5GB, 500MB)"),
+    F("log-pairs", T_BOOL, log_pairs, "0", "pref: also write each pair's u, dLoss/du and log-probs, per step, to "
+                                           "pairs.jsonl in --out"),
     F("report-memory", T_BOOL, report_memory, "0", "print the arena plan next to the measured peak RSS at exit"),
     F("chat-template", T_STR, chat_template, NULL, "chatml (Qwen2.5) | llama3; default: chosen from the tokenizer's "
                                                    "special tokens"),

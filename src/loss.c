@@ -37,6 +37,7 @@ PairLoss pref_pair_loss(const PrefLoss *l, double pc, double pr, double rc, doub
         out.loss = d * d;
         out.dpolicy_chosen = 2 * d / (nc > 0 ? nc : 1);
         out.dpolicy_rejected = -2 * d / (nr > 0 ? nr : 1);
+        out.dloss_du = 2 * d / b;
         return out;
     }
     case LOSS_HINGE: { /* max(0, 1 - u) */
@@ -47,6 +48,7 @@ PairLoss pref_pair_loss(const PrefLoss *l, double pc, double pr, double rc, doub
         break;
     }
     }
+    out.dloss_du = dl_du;
     out.dpolicy_chosen = dl_du * b;
     out.dpolicy_rejected = -dl_du * b;
     return out;

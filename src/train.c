@@ -510,10 +510,10 @@ static void json_metric(FILE *f, const char *key, double v, int *first) {
     *first = 0;
 }
 
-/* metrics.jsonl keeps the lines of steps up to `step` (a resumed run rewrites what a killed
- * one wrote after its last checkpoint). */
-static FILE *open_metrics(const char *run_dir, int step) {
-    char *path = path_join(run_dir, "metrics.jsonl");
+/* A per-step log (metrics.jsonl, pairs.jsonl) keeps the lines of steps up to `step` (a resumed
+ * run rewrites what a killed one wrote after its last checkpoint). */
+static FILE *open_step_log(const char *run_dir, const char *name, int step) {
+    char *path = path_join(run_dir, name);
     char *kept = NULL;
     size_t kept_len = 0;
     if (step > 0 && path_is_file(path)) {
@@ -653,7 +653,8 @@ static int stage_train(Options *o) {
     uint64_t shard = parse_size(o->max_shard_size, "max-shard-size");
     char *tok_dir = src.files.path ? NULL : repo_path("data/tokenizer");
     make_dir(run_dir);
-    FILE *metrics = open_metrics(run_dir, step);
+    FILE *metrics = open_step_log(run_dir, "metrics.jsonl", step);
+    FILE *pair_log = pref && o->log_pairs ? open_step_log(run_dir, "pairs.jsonl", step) : NULL;
     fprintf(stderr, "%s: %d optimizer steps of %d x %d rows, %s, into %s\n", o->stage, total, o->grad_accum,
             o->batch_size, pref ? pref_loss_name(ploss.kind) : "cross-entropy on assistant tokens", run_dir);
     if (m.shape.lora.r > 0)
@@ -714,6 +715,11 @@ static int stage_train(Options *o) {
                 ss.u_sum += pl.u, ss.u_above_1 += pl.u > 1, ss.clamped += pl.clamped;
                 ss.u_min = pl.u < ss.u_min ? pl.u : ss.u_min;
                 ss.u_max = pl.u > ss.u_max ? pl.u : ss.u_max;
+                if (pair_log) /* the step being taken (1-based, as in metrics.jsonl) */
+                    fprintf(pair_log, "{\"step\": %d, \"row\": %d, \"u\": %.9g, \"dloss_du\": %.9g, \"logp_chosen\": %.9g, "
+                                      "\"logp_rejected\": %.9g, \"ref_chosen\": %.9g, \"ref_rejected\": %.9g}\n",
+                            step + 1, loader.spans[s].row, pl.u, pl.dloss_du, sums[s], sums[s + 1], ref[s],
+                            ref[s + 1]);
             }
             model_backward(&m);
         }
@@ -752,6 +758,7 @@ static int stage_train(Options *o) {
         }
         fputs("}\n", metrics);
         fflush(metrics);
+        if (pair_log) fflush(pair_log);
         char eta[32];
         double per_step = (now_seconds() - t_start) / (step - first_step);
         fmt_duration(eta, sizeof eta, per_step * (total - step));
@@ -768,6 +775,7 @@ static int stage_train(Options *o) {
         }
     }
     fclose(metrics);
+    if (pair_log) fclose(pair_log);
     report_memory(o, &m.arena.plan, baseline);
     model_destroy(&m);
     loader_free(&loader);
