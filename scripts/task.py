@@ -18,8 +18,13 @@ order reversed, left unsorted, duplicates kept), each rated by the scorer throug
 rejected = a randomly drawn worse rated one. The rating noise makes some labels wrong, as
 real preference data's are; the files record how many.
 
+The pairs can also be made on-policy, as UltraFeedback's candidates were sampled from models:
+`task.py pairs` takes a model's samples (./train --stage generate --num-samples K) of the
+preference prompts and rates them the same way.
+
 usage:
-  task.py make OUT_DIR [--sft N] [--pref N] [--test N] [--seed S]   write the datasets
+  task.py make OUT_DIR [--sft N] [--pref N] [--test N] [--valid N] [--seed S]   write the datasets
+  task.py pairs SAMPLES.jsonl OUT.jsonl [--seed S]                   pairs from a model's samples
   task.py score GENERATIONS.jsonl                                    mean score of a generate output
 """
 import argparse
@@ -134,7 +139,53 @@ def prompt_id(prompt):
     return hashlib.sha256(prompt.encode()).hexdigest()
 
 
-def make(out, n_sft, n_pref, n_test, seed):
+def rate(rng, prompt, answer):
+    """The rater: the scorer's credit on a 1-10 scale, seen through Gaussian noise."""
+    true = score(prompt, answer)
+    return min(10.0, max(1.0, 1 + 9 * true + rng.gauss(0, 1.5))), true
+
+
+def pick_pair(rng, prompt, answers):
+    """(chosen, rejected, rating_c, rating_r, mislabelled) from one prompt's candidates, or None when
+    the ratings do not separate any two different answers."""
+    rated = sorted(((*rate(rng, prompt, a), a) for a in dict.fromkeys(answers)), key=lambda r: -r[0])
+    best = rated[0]
+    rest = [r for r in rated[1:] if r[0] < best[0] and r[2] != best[2]]
+    if not rest:
+        return None
+    worse = rng.choice(rest)
+    return best[2], worse[2], best[0], worse[0], best[1] < worse[1]
+
+
+def pref_row(prompt, chosen, rejected, rc, rr):
+    return {"prompt": prompt, "prompt_id": prompt_id(prompt), "chosen": chat(prompt, chosen),
+            "rejected": chat(prompt, rejected), "messages": chat(prompt, chosen), "score_chosen": round(rc, 2),
+            "score_rejected": round(rr, 2)}
+
+
+def pairs_from_samples(samples, out, seed):
+    """Pairs from a generate output with several samples per prompt (grouped by "row")."""
+    rng = random.Random(seed)
+    by_row = {}
+    for line in open(samples):
+        r = json.loads(line)
+        by_row.setdefault(r["row"], (r["prompt"], []))[1].append(r["completion"])
+    written = wrong = 0
+    with open(out, "w") as f:
+        for row in sorted(by_row):
+            prompt, answers = by_row[row]
+            pick = pick_pair(rng, prompt, answers)
+            if pick is None:
+                continue
+            c, r, rc, rr, bad = pick
+            wrong += bad
+            written += 1
+            f.write(json.dumps(pref_row(prompt, c, r, rc, rr)) + "\n")
+    return {"prompts": len(by_row), "pairs": written, "mislabelled": wrong,
+            "mislabelled_share": round(wrong / max(1, written), 4)}
+
+
+def make(out, n_sft, n_pref, n_test, seed, n_valid=200):
     rng = random.Random(seed)
     seen = set()
 
@@ -145,32 +196,30 @@ def make(out, n_sft, n_pref, n_test, seed):
                 seen.add(p)
                 return p, op, nums
     os.makedirs(out, exist_ok=True)
-    test = [fresh() for _ in range(n_test)]  # drawn first: no training prompt can repeat one
-    with open(os.path.join(out, "test_prompts.jsonl"), "w") as f:
-        for p, op, nums in test:
-            f.write(json.dumps({"prompt": p, "prompt_id": prompt_id(p), "messages": chat(p, render(solve(op, nums)))}) + "\n")
+    # test and validation prompts are drawn first: no training prompt can repeat one. The
+    # validation set picks hyperparameters (the study's learning rate), the test set judges.
+    for name, n in (("test_prompts.jsonl", n_test), ("valid_prompts.jsonl", n_valid)):
+        with open(os.path.join(out, name), "w") as f:
+            for p, op, nums in [fresh() for _ in range(n)]:
+                f.write(json.dumps({"prompt": p, "prompt_id": prompt_id(p), "messages": chat(p, render(solve(op, nums)))}) + "\n")
     with open(os.path.join(out, "sft_train.jsonl"), "w") as f:
         for _ in range(n_sft):
             p, op, nums = fresh()
             f.write(json.dumps({"prompt": p, "prompt_id": prompt_id(p), "messages": chat(p, render(solve(op, nums)))}) + "\n")
     wrong = written = 0
-    with open(os.path.join(out, "pref_train.jsonl"), "w") as f:
+    with open(os.path.join(out, "pref_prompts.jsonl"), "w") as fp, open(os.path.join(out, "pref_offpolicy.jsonl"), "w") as f:
         while written < n_pref:
             p, op, nums = fresh()
-            cands = list({candidate(rng, op, nums) for _ in range(4)})
-            rated = [(min(10.0, max(1.0, 1 + 9 * score(p, c) + rng.gauss(0, 1.5))), score(p, c), c) for c in cands]
-            rated.sort(key=lambda r: -r[0])
-            best, rest = rated[0], [r for r in rated[1:] if r[0] < rated[0][0]]
-            if not rest or best[2] == rest[0][2]:
+            pick = pick_pair(rng, p, [candidate(rng, op, nums) for _ in range(4)])
+            if pick is None:
                 continue
-            worse = rng.choice(rest)
-            wrong += best[1] < worse[1]  # the rater preferred the truly worse answer
+            c, r, rc, rr, bad = pick
+            wrong += bad  # the rater preferred the truly worse answer
             written += 1
-            f.write(json.dumps({"prompt": p, "prompt_id": prompt_id(p), "chosen": chat(p, best[2]),
-                                "rejected": chat(p, worse[2]), "messages": chat(p, best[2]),
-                                "score_chosen": round(best[0], 2), "score_rejected": round(worse[0], 2)}) + "\n")
-    info = {"seed": seed, "sft_rows": n_sft, "pref_pairs": n_pref, "test_prompts": n_test,
-            "pref_pairs_mislabelled": wrong, "pref_mislabelled_share": round(wrong / max(1, n_pref), 4),
+            fp.write(json.dumps({"prompt": p, "prompt_id": prompt_id(p), "messages": chat(p, render(solve(op, nums)))}) + "\n")
+            f.write(json.dumps(pref_row(p, c, r, rc, rr)) + "\n")
+    info = {"seed": seed, "sft_rows": n_sft, "pref_prompts": n_pref, "test_prompts": n_test, "valid_prompts": n_valid,
+            "offpolicy_pairs_mislabelled": wrong, "offpolicy_mislabelled_share": round(wrong / max(1, n_pref), 4),
             "rating_noise": "1 + 9 * score + N(0, 1.5), clipped to [1, 10]"}
     json.dump(info, open(os.path.join(out, "README.json"), "w"), indent=1)
     return info
@@ -190,12 +239,19 @@ def main():
     m.add_argument("--sft", type=int, default=4000)
     m.add_argument("--pref", type=int, default=2000)
     m.add_argument("--test", type=int, default=200)
+    m.add_argument("--valid", type=int, default=200)
     m.add_argument("--seed", type=int, default=1)
+    pr = sub.add_parser("pairs")
+    pr.add_argument("samples")
+    pr.add_argument("out")
+    pr.add_argument("--seed", type=int, default=1)
     s = sub.add_parser("score")
     s.add_argument("generations")
     a = ap.parse_args()
     if a.cmd == "make":
-        print(json.dumps(make(a.out, a.sft, a.pref, a.test, a.seed)))
+        print(json.dumps(make(a.out, a.sft, a.pref, a.test, a.seed, a.valid)))
+    elif a.cmd == "pairs":
+        print(json.dumps(pairs_from_samples(a.samples, a.out, a.seed)))
     else:
         mean, n = score_file(a.generations)
         print(json.dumps({"mean_score": round(mean, 4), "prompts": n}))
