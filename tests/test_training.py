@@ -113,6 +113,20 @@ def main():
                        f"{[x['loss'] for x in a[3:]]} vs {[x['loss'] for x in b]}")
             guard(f"pref {tag}", pref_run)
 
+        def pair_log_resume():
+            G = os.path.join(tmp, "G")
+            train("--config", cfg, "--stage", "pref", "--model", start, "--data", pref_rows, "--loss", "spo", "--beta",
+                  "0.1", "--lr", "1e-3", "--log-pairs", "--max-steps", "6", "--save-every", "3", "--out", G)
+            straight = open(os.path.join(G, "pairs.jsonl")).read()
+            shutil.rmtree(os.path.join(G, "checkpoint-6"))
+            train("--resume", G)
+            again = open(os.path.join(G, "pairs.jsonl")).read()
+            steps = sorted({json.loads(l)["step"] for l in straight.splitlines()})
+            result("--log-pairs: a run resumed in its directory rewrites pairs.jsonl from its checkpoint to the same "
+                   "lines as the straight run", again == straight and steps == [1, 2, 3, 4, 5, 6],
+                   f"{len(straight.splitlines())} lines, steps {steps}")
+        guard("pair log resume", pair_log_resume)
+
         def killed():
             F = os.path.join(tmp, "F")
             train(*base, "--max-steps", "6", "--save-every", "3", "--out", F, "--seed", "42")
