@@ -167,14 +167,19 @@ def pairs_from_samples(samples, out, seed):
     """Pairs from a generate output with several samples per prompt (grouped by "row")."""
     rng = random.Random(seed)
     by_row = {}
+    empty = 0
     for line in open(samples):
         r = json.loads(line)
-        by_row.setdefault(r["row"], (r["prompt"], []))[1].append(r["completion"])
+        answers = by_row.setdefault(r["row"], (r["prompt"], []))[1]
+        if r["completion"].strip():
+            answers.append(r["completion"])
+        else:  # the model ended its turn at once: a pair with an empty side is not trained on
+            empty += 1
     written = wrong = 0
     with open(out, "w") as f:
         for row in sorted(by_row):
             prompt, answers = by_row[row]
-            pick = pick_pair(rng, prompt, answers)
+            pick = pick_pair(rng, prompt, answers) if answers else None
             if pick is None:
                 continue
             c, r, rc, rr, bad = pick
@@ -182,7 +187,7 @@ def pairs_from_samples(samples, out, seed):
             written += 1
             f.write(json.dumps(pref_row(prompt, c, r, rc, rr)) + "\n")
     return {"prompts": len(by_row), "pairs": written, "mislabelled": wrong,
-            "mislabelled_share": round(wrong / max(1, written), 4)}
+            "mislabelled_share": round(wrong / max(1, written), 4), "empty_samples_left_out": empty}
 
 
 def make(out, n_sft, n_pref, n_test, seed, n_valid=200):

@@ -3,7 +3,7 @@
 # build the program and the test programs, run every test. Ends with "N passed, N failed".
 set -e
 cd "$(dirname "$0")/.."
-./scripts/install-deps.sh gcc make pkg-config libc6-dev libcjson-dev libstb-dev libutf8proc-dev python3 python3-numpy python3-torch
+./scripts/install-deps.sh gcc make pkg-config libc6-dev libcjson-dev libstb-dev libutf8proc-dev python3 python3-numpy python3-torch python3-matplotlib
 # Node.js runs the reference implementations the tests compare against (npm packages pinned
 # in tests/package.json): any node >= 18 on PATH will do, else Debian's.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || ./scripts/install-deps.sh nodejs npm

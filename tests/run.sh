@@ -47,6 +47,9 @@ run "tokenizer files in both formats" $PY tests/test_tokenizer_files.py
 run "tokenizer conformance (ids as the reference tokenizers)" $PY tests/test_tokenizer.py
 run "chat templates and datasets" $PY tests/test_chat_data.py
 run "generation: the KV cache against the full forward, torch and --no-kv-cache" $PY tests/test_generate.py
+run "the study's task: scorer, datasets, pairs" $PY tests/test_task.py
+run "the pairwise judge: known verdicts, external verdicts, exact intervals" $PY tests/test_judge.py
+run "the study's pipeline: study.sh --quick, per-pair logs, report, figures" $PY tests/test_study.py
 run "training: metrics, checkpoints, resume, kill -9, learning" $PY tests/test_training.py
 run "LoRA runs: PEFT files, resume, step 0, merge, llama.cpp LoRA GGUF" $PY tests/test_lora_runs.py
 run "arena plan and defaults" $PY tests/test_plan.py
