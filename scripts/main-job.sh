@@ -2,7 +2,7 @@
 # The main job (make run): the mission in miniature on the digit-sorting task that ships in
 # data/task (scripts/task.py): SFT of the small default model from random weights, then SPO from
 # that checkpoint on pairs made from its own samples, then the two judged against each other on
-# held-out test prompts by the task's scorer (scripts/judge.py). About 3.5 minutes on 2 cores.
+# held-out test prompts by the task's scorer (scripts/judge.py). About 3 minutes on 2 cores.
 set -e
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh gcc make pkg-config libc6-dev libcjson-dev libstb-dev libutf8proc-dev python3
