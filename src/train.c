@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <math.h>
 #include <omp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -572,6 +573,25 @@ static char *save_seed_base(const Model *m, const char *run_dir) {
 }
 
 /* The key of micro-batch k of optimizer step `step`'s LoRA dropout masks. */
+/* SIGINT / SIGTERM while training: the step under way finishes, a checkpoint is written and the
+ * run exits 0 with the command that resumes it. A second signal exits at once; checkpoints are
+ * written atomically, so the previous one stays whole. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig) {
+    if (stop_signal) _exit(128 + sig);
+    stop_signal = sig;
+}
+
+static void catch_stop_signals(void) {
+    struct sigaction sa = {0};
+    sa.sa_handler = on_stop_signal;
+    sa.sa_flags = SA_RESTART; /* a write under way when the signal comes carries on */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 static uint64_t dropout_seed(uint64_t seed, int step, int k) {
     uint64_t z = seed * 0x9e3779b97f4a7c15ull + ((uint64_t)step << 20) + (uint64_t)k + 1;
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -667,6 +687,7 @@ static int stage_train(Options *o) {
     int *pair_bounds = xmalloc(sizeof(int) * (size_t)(shape.batch / 2 + 1));
     double t_start = now_seconds();
     int first_step = step;
+    catch_stop_signals();
     while (step < total) {
         double t0 = now_seconds(), norm;
         int micro = peek_step(&loader, &m, o->grad_accum, &norm);
@@ -766,12 +787,18 @@ static int stage_train(Options *o) {
         if (pref && ss.pairs) fprintf(stderr, " | acc %.2f | margin %.3f", (double)ss.correct / ss.pairs,
                                       (ss.reward_c - ss.reward_r) / ss.pairs);
         fprintf(stderr, " | lr %.2e | %.0f tok/s | ETA %s\n", lr, (double)ss.seen / dt, eta);
-        if ((o->save_every > 0 && step % o->save_every == 0) || step == total) {
+        int stopping = stop_signal != 0;
+        if ((o->save_every > 0 && step % o->save_every == 0) || step == total || stopping) {
             st.step = step, st.epoch = loader.epoch, st.cursor = loader.cursor;
             checkpoint_save(run_dir, &m, &st, src.files.path ? &src.files : NULL, tok_dir, save_dtype, shard,
                             src.base_model);
             checkpoint_keep_last(run_dir, o->keep_last);
             fprintf(stderr, "%s: saved %s/checkpoint-%d\n", o->stage, run_dir, step);
+        }
+        if (stopping && step < total) {
+            fprintf(stderr, "%s: stopped by signal %d after step %d of %d; continue with: ./train --resume %s\n",
+                    o->stage, (int)stop_signal, step, total, run_dir);
+            break;
         }
     }
     fclose(metrics);

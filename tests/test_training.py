@@ -15,9 +15,11 @@ import json
 import math
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import st_numpy  # noqa: E402
@@ -126,6 +128,38 @@ def main():
                    "lines as the straight run", again == straight and steps == [1, 2, 3, 4, 5, 6],
                    f"{len(straight.splitlines())} lines, steps {steps}")
         guard("pair log resume", pair_log_resume)
+
+        def sigterm():
+            S, T = os.path.join(tmp, "S"), os.path.join(tmp, "T")
+            run = ["--config", cfg, "--stage", "pref", "--model", start, "--data", pref_rows, "--loss", "spo", "--beta",
+                   "0.1", "--lr", "1e-3", "--max-steps", "40", "--batch-size", "1"]
+            train(*run, "--out", S)
+            p = subprocess.Popen([TRAIN, *run, "--out", T], stderr=subprocess.PIPE, text=True)
+            path = os.path.join(T, "metrics.jsonl")
+            while p.poll() is None and not (os.path.exists(path) and len(open(path).read().splitlines()) >= 3):
+                time.sleep(0.005)
+            p.send_signal(signal.SIGTERM)
+            err = p.communicate()[1]
+            cks = [d for d in os.listdir(T) if d.startswith("checkpoint-")]
+            stopped = int(cks[0].split("-")[1]) if len(cks) == 1 else -1
+            ok = p.returncode == 0 and 3 <= stopped < 40 and f"continue with: ./train --resume {T}" in err
+            result("SIGTERM mid-run: the step under way finishes, a checkpoint is written, exit 0 with the resume "
+                   "command", ok, f"exit {p.returncode}, checkpoints {cks}, {err.strip().splitlines()[-1][:160]}")
+            train("--resume", T)
+            a, b = metrics(S), metrics(T)
+            result("... and --resume continues to the losses of the uninterrupted run", [x["loss"] for x in a] ==
+                   [x["loss"] for x in b], f"stopped after step {stopped}; {len(a)} and {len(b)} steps")
+            q = subprocess.Popen([TRAIN, *run, "--max-steps", "4000", "--out", os.path.join(tmp, "U")],
+                                 stderr=subprocess.PIPE, text=True)
+            upath = os.path.join(tmp, "U", "metrics.jsonl")
+            while q.poll() is None and not (os.path.exists(upath) and len(open(upath).read().splitlines()) >= 2):
+                time.sleep(0.005)
+            q.send_signal(signal.SIGTERM)
+            q.send_signal(signal.SIGTERM)
+            q.communicate()
+            result("a second signal exits at once (status 128 + SIGTERM)", q.returncode == 128 + signal.SIGTERM,
+                   f"exit {q.returncode}")
+        guard("SIGTERM", sigterm)
 
         def killed():
             F = os.path.join(tmp, "F")
