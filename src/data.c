@@ -269,8 +269,12 @@ void tokenized_rows_load(TokenizedRows *d, const char *path, const DataOptions *
         d->stats.lines++;
         const char *err_at = NULL, *err = NULL;
         char where[64];
-        cJSON *j = cJSON_ParseWithLengthOpts(line, (size_t)len, &err_at, 0);
-        if (!j) {
+        const char *nul = memchr(line, 0, (size_t)len);
+        cJSON *j = nul ? NULL : cJSON_ParseWithLengthOpts(line, (size_t)len, &err_at, 0);
+        if (nul) { /* cJSON would stop reading there and might accept what came before */
+            snprintf(where, sizeof where, ":%ld", (long)(nul - line) + 1);
+            err = "a NUL byte, which JSON text may not hold";
+        } else if (!j) {
             snprintf(where, sizeof where, ":%ld", err_at ? (long)(err_at - line) + 1 : 1L);
             err = "invalid JSON";
         } else {

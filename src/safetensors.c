@@ -127,6 +127,8 @@ static void open_file(StSet *s, const char *path) {
                 die("%s: tensor \"%s\": shape entries must be non-negative integers", path, name);
             t.shape[i] = (int64_t)d->valuedouble;
             numel *= (uint64_t)t.shape[i];
+            if (numel * esize > (unsigned __int128)UINT64_MAX) /* never a real tensor: say so, not "0 bytes" */
+                die("%s: tensor \"%s\": shape's size overflows 64 bits (more than 2^64 bytes)", path, name);
         }
         const cJSON *b0 = cJSON_GetArrayItem(of, 0), *b1 = cJSON_GetArrayItem(of, 1);
         if (!cJSON_IsNumber(b0) || !cJSON_IsNumber(b1) || b0->valuedouble < 0 || b1->valuedouble < b0->valuedouble)

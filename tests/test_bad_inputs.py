@@ -208,6 +208,11 @@ def cases(tmp):
     d = fresh(); rewrite_header(st(d), size_mismatch)
     yield "safetensors shape disagrees with its byte span", d, good_data, ["model.safetensors", "model.norm.weight",
                                                                            "bytes"]
+    def huge(h):
+        h["model.norm.weight"]["shape"] = [2 ** 40, 2 ** 40]
+    d = fresh(); rewrite_header(st(d), huge)
+    yield "safetensors shape whose size overflows 64 bits", d, good_data, ["model.safetensors", "model.norm.weight",
+                                                                          "overflows 64 bits"]
     t = good_tensors(); t["model.layers.1.mlp.up_proj.weight"] = np.zeros((20, 16))
     d = fresh(tensors=t)
     yield "shape contradicts config.json", d, good_data, ["model.safetensors", "model.layers.1.mlp.up_proj.weight",
@@ -248,6 +253,9 @@ def cases(tmp):
     bad = os.path.join(tmp, "bad_key.jsonl")
     open(bad, "w").write('{"prompt_input_ids": [1], "chosen_input_ids": [2]}\n')
     yield "preference row missing a key", d, bad, ["bad_key.jsonl:1:", "rejected_input_ids"]
+    bad = os.path.join(tmp, "nul.jsonl")
+    open(bad, "wb").write(b'{"input_ids": [1, 2]}\n{"input_ids": [1, 2]}\x00{"x": 1}\n')
+    yield "a NUL byte inside a JSONL line", d, bad, ["nul.jsonl:2:22:", "NUL byte"]
     bad = os.path.join(tmp, "bad_type.jsonl")
     open(bad, "w").write('{"input_ids": "1 2 3"}\n')
     yield "input_ids of the wrong type", d, bad, ["bad_type.jsonl:1:", "input_ids", "array"]
