@@ -62,6 +62,9 @@ typedef struct {
 void options_apply_json(Options *o, const cJSON *j, const char *where);
 /* The effective flags as a JSON object, for trainer_state.json. */
 cJSON *options_to_json(const Options *o);
+/* --resume: every flag given now must agree with the checkpoint's run (`saved`), except those
+ * a resumed run may change (--out, --threads, --save-every, ...); one error line otherwise. */
+void options_check_resume(const Options *o, const cJSON *saved, const char *ckpt);
 
 void options_parse(Options *o, int argc, char **argv);
 void options_validate(Options *o);

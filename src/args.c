@@ -200,6 +200,38 @@ cJSON *options_to_json(const Options *o) {
     return j;
 }
 
+/* The flags a resumed run may change: where and how often it writes, how many threads, what
+ * it reports, and --recompute (the same gradients bit for bit). Any other flag given with
+ * --resume must agree with the run in the checkpoint, else the run would silently become
+ * another one (another model, loss, rank, data, schedule). */
+static const char *const resume_may_change[] = {"out", "threads", "save-every", "keep-last", "save-dtype",
+                                               "max-shard-size", "export-gguf", "report-memory", "log-pairs",
+                                               "recompute", "skip-bad-rows", NULL};
+
+static int same_path(const char *a, const char *b) {
+    char *ra = realpath(a, NULL), *rb = realpath(b, NULL);
+    int same = ra && rb && strcmp(ra, rb) == 0;
+    free(ra), free(rb);
+    return same;
+}
+
+void options_check_resume(const Options *o, const cJSON *saved, const char *ckpt) {
+    cJSON *now = options_to_json(o);
+    for (int i = 0; i < N_FLAGS; i++) {
+        const char *name = flags[i].name;
+        int may = !strcmp(name, "resume") || !strcmp(name, "config") || !strcmp(name, "dry-run");
+        for (const char *const *m = resume_may_change; *m && !may; m++) may = strcmp(*m, name) == 0;
+        const cJSON *was = cJSON_GetObjectItemCaseSensitive(saved, name), *is = cJSON_GetObjectItemCaseSensitive(now, name);
+        if (!o->given[i] || may || !was || !is || cJSON_Compare(was, is, 1)) continue;
+        if (cJSON_IsString(was) && cJSON_IsString(is) && same_path(was->valuestring, is->valuestring)) continue;
+        char *w = cJSON_PrintUnformatted(was), *n = cJSON_PrintUnformatted(is);
+        die("%s: --%s %s contradicts the run being resumed, which has %s (a resumed run may change only --out, "
+            "--threads, --save-every, --keep-last, --save-dtype, --max-shard-size, --export-gguf, --report-memory, "
+            "--log-pairs, --recompute, --skip-bad-rows)", ckpt, name, n, w);
+    }
+    cJSON_Delete(now);
+}
+
 static void apply_config_file(Options *o, const char *path) {
     cJSON *j = json_parse_file(path);
     options_apply_json(o, j, path);

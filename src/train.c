@@ -821,6 +821,7 @@ int main(int argc, char **argv) {
         if (!ckpt) die("%s: no checkpoint here (expected trainer_state.json or checkpoint-<step>/)", o.resume);
         TrainerState st;
         checkpoint_read_state(ckpt, &st);
+        options_check_resume(&o, st.args, ckpt);
         options_apply_json(&o, st.args, ckpt);
         options_validate(&o);
         o.resume = ckpt;

@@ -78,6 +78,28 @@ def main():
                    same and [x["step"] for x in b] == [4, 5, 6], f"{[x['loss'] for x in a[3:]]} vs {[x['loss'] for x in b]}")
         guard("SFT resume", sft_resume)
 
+        def resume_contradicted():
+            ck = os.path.join(A, "checkpoint-3")
+            bad = []
+            other = os.path.join(tmp, "other.jsonl")
+            shutil.copy(sft_rows, other)
+            for flag, value, saved in (("--lr", "0.5", "0.003"), ("--stage", "pref", '"sft"'), ("--seq-len", "128", "256"),
+                                       ("--lora-r", "4", "0"), ("--data", other, json.dumps(sft_rows)),
+                                       ("--max-steps", "10", "6")):
+                p = train("--resume", ck, flag, value, "--out", os.path.join(tmp, "X"), check=False)
+                line = p.stderr.strip()
+                want = f"--{flag[2:]} "
+                if p.returncode != 1 or len(line.splitlines()) != 1 or ck not in line or want not in line or \
+                        f"which has {saved}" not in line or os.path.exists(os.path.join(tmp, "X")):
+                    bad.append(f"{flag} {value}: {line[-200:]}")
+            ok_same = train("--resume", ck, "--lr", "3e-3", "--data", os.path.relpath(sft_rows), "--threads", "1",
+                            "--max-steps", "6", "--out", os.path.join(tmp, "Y"), check=False)
+            result("--resume with a flag that contradicts the checkpoint's run: one line naming the flag, both values "
+                   "and the checkpoint, nothing written; the same values (a path written another way) and flags that "
+                   "may change are accepted", not bad and ok_same.returncode == 0,
+                   "; ".join(bad) or ok_same.stderr.strip()[-200:])
+        guard("resume contradicted", resume_contradicted)
+
         def sft_recompute():
             R = os.path.join(tmp, "R")
             p = train(*base, "--max-steps", "6", "--out", R, "--recompute", "--report-memory")
