@@ -572,7 +572,6 @@ static char *save_seed_base(const Model *m, const char *run_dir) {
     return abs;
 }
 
-/* The key of micro-batch k of optimizer step `step`'s LoRA dropout masks. */
 /* SIGINT / SIGTERM while training: the step under way finishes, a checkpoint is written and the
  * run exits 0 with the command that resumes it. A second signal exits at once; checkpoints are
  * written atomically, so the previous one stays whole. */
@@ -592,6 +591,7 @@ static void catch_stop_signals(void) {
     sigaction(SIGTERM, &sa, NULL);
 }
 
+/* The key of micro-batch k of optimizer step `step`'s LoRA dropout masks. */
 static uint64_t dropout_seed(uint64_t seed, int step, int k) {
     uint64_t z = seed * 0x9e3779b97f4a7c15ull + ((uint64_t)step << 20) + (uint64_t)k + 1;
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
