@@ -79,3 +79,6 @@ run:
 
 clean:
 	rm -rf build train
+
+# make fuzz: the libFuzzer targets (clang, ASan + UBSan); rules in their own file.
+-include tests/fuzz/fuzz.mk

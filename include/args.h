@@ -42,6 +42,8 @@ typedef struct {
     const char *chat_template; /* chatml | llama3 (default: from the tokenizer's special tokens) */
     int packing;               /* SFT: several rows per sequence */
     int skip_bad_rows;         /* count malformed JSONL lines instead of stopping */
+    int shuffle;               /* training: a seeded shuffle of the rows every epoch */
+    int max_bad_steps;         /* training: non-finite steps skipped before the run stops */
     int lora_r;                /* LoRA rank (0: full fine-tuning) */
     double lora_alpha;         /* 0: 2 * lora_r */
     double lora_dropout;

@@ -15,6 +15,8 @@
 
 typedef struct {
     int step, total_steps, epoch, cursor;
+    int bad_steps;        /* steps skipped for a non-finite loss or gradient */
+    uint64_t data_hash;   /* of the tokenized rows trained on (0: not recorded) */
     cJSON *args;          /* the run's effective flags (options_to_json) */
     char *ref_cache;      /* file of precomputed reference log-probs, or NULL */
 } TrainerState;
@@ -30,5 +32,11 @@ void checkpoint_read_state(const char *ckpt, TrainerState *st);
  * moments. */
 void checkpoint_load_weights(const char *ckpt, Model *m);
 void checkpoint_keep_last(const char *run_dir, int keep);
+/* Bytes one checkpoint of this model takes on disk (weights or adapter in `dtype`, the
+ * optimizer's moments and master copy, tokenizer files: an estimate within a few KiB). */
+uint64_t checkpoint_bytes(const Model *m, StDtype dtype);
+/* Before training: dies with one line if run_dir cannot be written or its file system has
+ * less free space than `need` bytes. */
+void checkpoint_check_room(const char *run_dir, uint64_t need);
 /* Leftovers of a write that was killed midway. */
 void checkpoint_remove_partial(const char *run_dir);

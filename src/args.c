@@ -85,6 +85,10 @@ static const Flag flags[] = {
     F("packing", T_BOOL, packing, "0", "SFT: pack several conversations into each --seq-len sequence (positions and "
                                        "attention restart at each boundary)"),
     F("skip-bad-rows", T_BOOL, skip_bad_rows, "0", "skip and count malformed JSONL lines instead of stopping"),
+    F("shuffle", T_BOOL, shuffle, "1", "training: a seeded shuffle of the rows every epoch (--shuffle=false: the "
+                                       "file's order)"),
+    F("max-bad-steps", T_INT, max_bad_steps, "10", "training: steps whose loss or gradient is NaN or Inf are skipped "
+                                                   "(nothing applied); after this many more the run stops"),
     F("lora-r", T_INT, lora_r, "0", "LoRA rank: train an adapter (PEFT's LoRA) on the frozen base instead of every "
                                    "weight; 0 = full fine-tuning"),
     F("lora-alpha", T_DBL, lora_alpha, "0", "LoRA alpha: the adapter's scale is alpha / r (0 = 2r, the common recipe)"),
@@ -201,12 +205,13 @@ cJSON *options_to_json(const Options *o) {
 }
 
 /* The flags a resumed run may change: where and how often it writes, how many threads, what
- * it reports, and --recompute (the same gradients bit for bit). Any other flag given with
+ * it reports, --recompute (the same gradients bit for bit), and where it ends (--max-steps,
+ * --max-bad-steps). Any other flag given with
  * --resume must agree with the run in the checkpoint, else the run would silently become
  * another one (another model, loss, rank, data, schedule). */
 static const char *const resume_may_change[] = {"out", "threads", "save-every", "keep-last", "save-dtype",
                                                "max-shard-size", "export-gguf", "report-memory", "log-pairs",
-                                               "recompute", "skip-bad-rows", NULL};
+                                               "recompute", "skip-bad-rows", "max-steps", "max-bad-steps", NULL};
 
 static int same_path(const char *a, const char *b) {
     char *ra = realpath(a, NULL), *rb = realpath(b, NULL);
@@ -227,7 +232,7 @@ void options_check_resume(const Options *o, const cJSON *saved, const char *ckpt
         char *w = cJSON_PrintUnformatted(was), *n = cJSON_PrintUnformatted(is);
         die("%s: --%s %s contradicts the run being resumed, which has %s (a resumed run may change only --out, "
             "--threads, --save-every, --keep-last, --save-dtype, --max-shard-size, --export-gguf, --report-memory, "
-            "--log-pairs, --recompute, --skip-bad-rows)", ckpt, name, n, w);
+            "--log-pairs, --recompute, --skip-bad-rows, --max-steps, --max-bad-steps)", ckpt, name, n, w);
     }
     cJSON_Delete(now);
 }

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "adapter.h"
@@ -72,6 +73,12 @@ static void write_state(const TrainerState *st, const char *path) {
     cJSON_AddNumberToObject(j, "total_steps", st->total_steps);
     cJSON_AddNumberToObject(j, "epoch", st->epoch);
     cJSON_AddNumberToObject(j, "cursor", st->cursor);
+    cJSON_AddNumberToObject(j, "bad_steps", st->bad_steps);
+    if (st->data_hash) {
+        char hex[17];
+        snprintf(hex, sizeof hex, "%016llx", (unsigned long long)st->data_hash);
+        cJSON_AddStringToObject(j, "data_hash", hex);
+    }
     if (st->ref_cache) cJSON_AddStringToObject(j, "ref_logps_cache", st->ref_cache);
     cJSON_AddItemToObject(j, "args", cJSON_Duplicate(st->args, 1));
     char *text = cJSON_Print(j);
@@ -80,13 +87,31 @@ static void write_state(const TrainerState *st, const char *path) {
     cJSON_Delete(j);
 }
 
+/* A save that fails midway (a full disk, a write error: die() exits) removes its partial
+ * directory on the way out and puts back a same-step checkpoint it had moved aside, so the run
+ * stops with the previous checkpoints whole and nothing half-written beside them. */
+static char *saving_tmp, *saving_old, *saving_final;
+
+static void abandon_partial_save(void) {
+    if (!saving_tmp) return;
+    remove_tree(saving_tmp);
+    if (saving_old && path_is_dir(saving_old) && !path_is_dir(saving_final)) rename(saving_old, saving_final);
+    fprintf(stderr, "note: %s was not written (its partial files are removed); the checkpoints before it are whole\n",
+            saving_final);
+    saving_tmp = NULL;
+}
+
 void checkpoint_save(const char *run_dir, const Model *m, const TrainerState *st, const ModelFiles *tok_src,
                      const char *tok_dir, StDtype dtype, uint64_t max_shard, const char *base_model) {
+    static int cleanup_registered;
+    if (!cleanup_registered) atexit(abandon_partial_save), cleanup_registered = 1;
     make_dir(run_dir);
     char *name = xsprintf("checkpoint-%d", st->step);
     char *final = path_join(run_dir, name);
     char *tmp_name = xsprintf(".%s.tmp-%d", name, (int)getpid());
     char *tmp = path_join(run_dir, tmp_name);
+    char *old = xsprintf("%s/.%s.old-%d", run_dir, name, (int)getpid());
+    saving_tmp = tmp, saving_old = NULL, saving_final = final;
     remove_tree(tmp);
     make_dir(tmp);
     if (m->shape.lora.r > 0) adapter_save(tmp, m, base_model, dtype); /* PEFT's adapter directory */
@@ -108,12 +133,36 @@ void checkpoint_save(const char *run_dir, const Model *m, const TrainerState *st
     write_optimizer(m, opt, dtype != ST_F32);
     write_state(st, state);
     /* into place: an existing checkpoint of the same step is moved aside first, then removed */
-    char *old = xsprintf("%s/.%s.old-%d", run_dir, name, (int)getpid());
     int had_old = path_is_dir(final);
     if (had_old && rename(final, old) != 0) die("%s: cannot move aside: %s", final, strerror(errno));
+    if (had_old) saving_old = old;
     if (rename(tmp, final) != 0) die("%s: cannot rename into place: %s", final, strerror(errno));
+    saving_tmp = NULL;
     if (had_old) remove_tree(old);
     free(old), free(opt), free(state), free(tmp), free(tmp_name), free(final), free(name);
+}
+
+uint64_t checkpoint_bytes(const Model *m, StDtype dtype) {
+    uint64_t n = m->n_params;
+    uint64_t weights = n * st_dtype_size(dtype), moments = 2 * n * sizeof(float);
+    uint64_t master = dtype == ST_F32 ? 0 : n * sizeof(float);
+    return weights + moments + master + (1u << 20); /* headers, config, tokenizer files */
+}
+
+void checkpoint_check_room(const char *run_dir, uint64_t need) {
+    make_dir(run_dir);
+    char *probe = xsprintf("%s/.write-test-%d", run_dir, (int)getpid());
+    FILE *f = fopen(probe, "w");
+    if (!f) die("%s: cannot write into this --out: %s", run_dir, strerror(errno));
+    fclose(f);
+    unlink(probe);
+    free(probe);
+    struct statvfs fs;
+    if (statvfs(run_dir, &fs) != 0) die("%s: cannot read its file system's free space: %s", run_dir, strerror(errno));
+    uint64_t avail = (uint64_t)fs.f_bavail * fs.f_frsize;
+    if (avail < need)
+        die("%s: %s free on its file system, but one checkpoint takes %s (weights, optimizer moments): free some "
+            "space or give another --out", run_dir, fmt_bytes((double)avail), fmt_bytes((double)need));
 }
 
 static int checkpoint_step(const char *name) {
@@ -155,6 +204,13 @@ void checkpoint_read_state(const char *ckpt, TrainerState *st) {
     st->total_steps = (int)t->valuedouble;
     st->args = cJSON_Duplicate(a, 1);
     st->ref_cache = cJSON_IsString(r) ? xstrdup(r->valuestring) : NULL;
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(j, "bad_steps"), *h = cJSON_GetObjectItemCaseSensitive(j, "data_hash");
+    st->bad_steps = cJSON_IsNumber(b) ? (int)b->valuedouble : 0; /* both absent from older checkpoints */
+    if (cJSON_IsString(h)) {
+        char *end;
+        st->data_hash = strtoull(h->valuestring, &end, 16);
+        if (*end || end == h->valuestring) die("%s: data_hash \"%s\" is not 16 hex digits", path, h->valuestring);
+    }
     cJSON_Delete(j);
     free(path);
 }

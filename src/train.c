@@ -457,6 +457,13 @@ static uint64_t hash_words(uint64_t h, const void *data, size_t bytes) {
 
 static uint64_t rows_hash(const TokenizedRows *d, uint64_t h) {
     for (int i = 0; i < d->n_rows; i++) {
+        if (d->kind == ROWS_SFT) {
+            const SftRow *r = &d->sft[i];
+            h = hash_words(h, &r->n, sizeof r->n);
+            h = hash_words(h, r->ids, sizeof(int) * (size_t)r->n);
+            h = hash_words(h, r->labels, sizeof(int) * (size_t)r->n);
+            continue;
+        }
         const PrefRow *r = &d->pref[i];
         int lens[3] = {r->n_prompt, r->n_chosen, r->n_rejected};
         h = hash_words(h, lens, sizeof lens);
@@ -507,8 +514,74 @@ static char *precompute_ref(Model *m, const TokenizedRows *rows, int batch_rows,
 }
 
 static void json_metric(FILE *f, const char *key, double v, int *first) {
-    fprintf(f, "%s\"%s\": %.9g", *first ? "" : ", ", key, v);
+    fprintf(f, "%s\"%s\": ", *first ? "" : ", ", key);
+    if (isfinite(v)) fprintf(f, "%.9g", v);
+    else fputs("null", f); /* JSON has no NaN or Infinity */
     *first = 0;
+}
+
+/* One line of metrics.jsonl, in the names Hugging Face's Trainer and TRL log. */
+static void log_step(FILE *f, int step, const DataLoader *l, const StepStats *ss, double grad_norm, double lr,
+                     double dt, int bad_steps) {
+    int first = 1;
+    fprintf(f, "{\"step\": %d, ", step);
+    json_metric(f, "epoch", l->epoch + (double)l->cursor / l->rows->n_rows, &first);
+    json_metric(f, "loss", ss->loss, &first);
+    json_metric(f, "grad_norm", grad_norm, &first);
+    json_metric(f, "learning_rate", lr, &first);
+    json_metric(f, "tokens_per_second", (double)ss->seen / dt, &first);
+    json_metric(f, "num_tokens", (double)ss->seen, &first);
+    if (bad_steps) json_metric(f, "bad_steps", bad_steps, &first); /* skipped so far (NaN or Inf) */
+    if (ss->pairs) {
+        double n = ss->pairs;
+        json_metric(f, "rewards/chosen", ss->reward_c / n, &first);
+        json_metric(f, "rewards/rejected", ss->reward_r / n, &first);
+        json_metric(f, "rewards/margins", (ss->reward_c - ss->reward_r) / n, &first);
+        json_metric(f, "rewards/accuracies", ss->correct / n, &first);
+        json_metric(f, "logps/chosen", ss->logp_c / n, &first);
+        json_metric(f, "logps/rejected", ss->logp_r / n, &first);
+        json_metric(f, "u/mean", ss->u_sum / n, &first);
+        json_metric(f, "u/min", ss->u_min, &first);
+        json_metric(f, "u/max", ss->u_max, &first);
+        json_metric(f, "u/frac_above_1", ss->u_above_1 / n, &first);
+        json_metric(f, "u/clamped", ss->clamped, &first);
+    }
+    fputs("}\n", f);
+    if (fflush(f) != 0 || ferror(f)) die("metrics.jsonl: write failed at step %d: %s", step, strerror(errno));
+}
+
+/* The data file's lines that a step's micro-batches held, for the messages about a bad step. */
+typedef struct {
+    long *v;
+    int n, cap;
+} LineList;
+
+static void step_lines_add(LineList *l, const DataLoader *d, const TokenizedRows *rows) {
+    for (int s = 0; s < d->n_spans; s++) {
+        long line = rows->line[d->spans[s].row];
+        if (l->n && l->v[l->n - 1] == line) continue; /* a pair's two spans */
+        if (l->n == l->cap) l->cap = l->cap ? 2 * l->cap : 64, l->v = xrealloc(l->v, sizeof(long) * (size_t)l->cap);
+        l->v[l->n++] = line;
+    }
+}
+
+/* Whether the step held one of the lines of `list` ("9,17"). */
+static int step_has_line(const LineList *l, const char *list) {
+    for (char *end; *list; list = *end ? end + 1 : end) {
+        long line = strtol(list, &end, 10);
+        for (int i = 0; i < l->n; i++)
+            if (l->v[i] == line) return 1;
+        if (end == list) break;
+    }
+    return 0;
+}
+
+static const char *step_lines_text(const LineList *l, char *buf, size_t n) {
+    size_t at = 0;
+    buf[0] = 0;
+    for (int i = 0; i < l->n && at + 24 < n; i++) at += (size_t)snprintf(buf + at, n - at, "%s%ld", i ? ", " : "", l->v[i]);
+    if (at + 24 >= n) snprintf(buf + at, n - at, ", ...");
+    return buf;
 }
 
 /* A per-step log (metrics.jsonl, pairs.jsonl) keeps the lines of steps up to `step` (a resumed
@@ -638,15 +711,24 @@ static int stage_train(Options *o) {
               &tok, &ct, &data_path);
     if ((rows.kind == ROWS_PREF) != pref)
         die("%s: --stage %s needs %s rows", data_path, o->stage, pref ? "preference" : "SFT");
+    uint64_t data_hash = rows_hash(&rows, 0xcbf29ce484222325ull); /* what the run trains on, tokenized */
+    if (ckpt && st.data_hash && st.data_hash != data_hash)
+        die("%s: its rows differ from those the run in %s was trained on (data hash %016llx, the checkpoint's "
+            "%016llx): the file changed since; resume with the data the run started with", data_path, ckpt,
+            (unsigned long long)data_hash, (unsigned long long)st.data_hash);
+    st.data_hash = data_hash;
     DataLoader loader;
-    loader_init(&loader, &rows, o->batch_size, o->packing, 1, (uint64_t)o->seed);
+    loader_init(&loader, &rows, o->batch_size, o->packing, o->shuffle, (uint64_t)o->seed);
     RunShape shape = source_shape(o, &src, pref, loader_seq_len(&loader, o->seq_len));
 #pragma omp parallel
     { /* start the thread pool first: its stacks belong to the baseline, not the arena */ }
     sgemm_reserve();
     size_t baseline = rss_now_bytes();
+    StDtype save_dtype = ST_F32;
+    if (!st_parse_dtype(o->save_dtype, &save_dtype)) die("--save-dtype must be f32, bf16 or f16 for checkpoints");
     Model m;
     model_create(&m, &src.cfg, &shape);
+    checkpoint_check_room(run_dir, checkpoint_bytes(&m, save_dtype)); /* before hours of loading and training */
     source_load(&src, &m, o); /* the starting point, which is also the frozen reference */
     if (m.shape.lora.r > 0 && !src.files.path) src.base_model = save_seed_base(&m, run_dir);
     double *ref_cache = NULL;
@@ -664,12 +746,17 @@ static int stage_train(Options *o) {
         fprintf(stderr, "%s: resuming %s at step %d of %d\n", o->stage, ckpt, step, st.total_steps);
     }
     int total = ckpt ? st.total_steps : plan_steps(&loader, &m, o);
+    if (ckpt && o->max_steps > 0 && o->max_steps != total) { /* --max-steps given with --resume */
+        if (o->max_steps <= step) die("--max-steps %d: the run in %s is at step %d already", o->max_steps, ckpt, step);
+        fprintf(stderr, "%s: --max-steps %d: the run now ends at step %d instead of %d (the learning-rate schedule's "
+                        "end moves with it, as in Hugging Face's Trainer)\n", o->stage, o->max_steps, o->max_steps, total);
+        total = o->max_steps;
+        cJSON_ReplaceItemInObject(st.args, "max-steps", cJSON_CreateNumber(total));
+    }
     if (!ckpt) loader_seek(&loader, 0, 0);
     OptimConfig oc = {o->lr, 0.9, 0.999, 1e-8, o->weight_decay, o->warmup, total, o->max_grad_norm};
     st.total_steps = total;
     if (!st.args) st.args = options_to_json(o);
-    StDtype save_dtype = ST_F32;
-    if (!st_parse_dtype(o->save_dtype, &save_dtype)) die("--save-dtype must be f32, bf16 or f16 for checkpoints");
     uint64_t shard = parse_size(o->max_shard_size, "max-shard-size");
     char *tok_dir = src.files.path ? NULL : repo_path("data/tokenizer");
     make_dir(run_dir);
@@ -687,6 +774,12 @@ static int stage_train(Options *o) {
     int *pair_bounds = xmalloc(sizeof(int) * (size_t)(shape.batch / 2 + 1));
     double t_start = now_seconds();
     int first_step = step;
+    /* test-only fault injection: a NaN in the gradient of each step that holds one of these
+     * data lines (a comma list) */
+    const char *poison = getenv("TRAIN_TEST_NAN_LINES");
+    LineList lines = {0};
+    char *pair_text = NULL; /* pairs.jsonl lines of the step under way, written once it is applied */
+    size_t pair_len = 0;
     catch_stop_signals();
     while (step < total) {
         double t0 = now_seconds(), norm;
@@ -694,9 +787,13 @@ static int stage_train(Options *o) {
         if (micro == 0) die("internal: an optimizer step without data");
         StepStats ss = {0};
         ss.u_min = 1e300, ss.u_max = -1e300;
+        free(pair_text), pair_text = NULL;
+        FILE *step_pairs = pair_log ? open_memstream(&pair_text, &pair_len) : NULL;
+        lines.n = 0;
         model_zero_grad(&m);
         for (int k = 0; k < micro; k++) {
             loader_next(&loader, &m);
+            step_lines_add(&lines, &loader, &rows);
             m.dropout_key = dropout_seed((uint64_t)o->seed, step, k); /* LoRA dropout: the same on --resume */
             Batch *b = &m.batch;
             size_t N = (size_t)b->B * b->T;
@@ -736,66 +833,69 @@ static int stage_train(Options *o) {
                 ss.u_sum += pl.u, ss.u_above_1 += pl.u > 1, ss.clamped += pl.clamped;
                 ss.u_min = pl.u < ss.u_min ? pl.u : ss.u_min;
                 ss.u_max = pl.u > ss.u_max ? pl.u : ss.u_max;
-                if (pair_log) /* the step being taken (1-based, as in metrics.jsonl) */
-                    fprintf(pair_log, "{\"step\": %d, \"row\": %d, \"u\": %.9g, \"dloss_du\": %.9g, \"logp_chosen\": %.9g, "
+                if (step_pairs) /* the step being taken (1-based, as in metrics.jsonl) */
+                    fprintf(step_pairs, "{\"step\": %d, \"row\": %d, \"u\": %.9g, \"dloss_du\": %.9g, \"logp_chosen\": %.9g, "
                                       "\"logp_rejected\": %.9g, \"ref_chosen\": %.9g, \"ref_rejected\": %.9g}\n",
                             step + 1, loader.spans[s].row, pl.u, pl.dloss_du, sums[s], sums[s + 1], ref[s],
                             ref[s + 1]);
             }
             model_backward(&m);
         }
+        if (poison && step_has_line(&lines, poison)) m.grads[0] = NAN;
         double grad_norm = clip_grad_norm(m.grads, m.n_params, o->max_grad_norm);
         double lr = optim_lr(&oc, step);
-        for (int k = 0; k < P_KINDS; k++) { /* decay 2-D weights only, as HF Trainer */
-            const ParamInfo *p = &m.info[k];
-            if (!p->present || p->frozen) continue;
-            size_t count = p->numel * (p->per_layer ? (size_t)m.cfg.n_layers : 1);
-            adamw_step(m.params + p->offset, m.grads + p->offset, m.adam_m + p->offset, m.adam_v + p->offset, count,
-                       p->ndim == 2, lr, &oc, step + 1);
+        if (step_pairs) fclose(step_pairs);
+        char where[256];
+        if (!isfinite(ss.loss) || !isfinite(grad_norm)) {
+            /* a bad step is not taken: no update, the same step number, learning rate and
+             * AdamW count; its batch is spent, so the run goes on as if it had not been there */
+            st.bad_steps++;
+            fprintf(stderr, "%s step %d/%d skipped: loss %g, gradient norm %g (lines %s of %s) | skipped %d of at most %d\n",
+                    o->stage, step + 1, total, ss.loss, grad_norm, step_lines_text(&lines, where, sizeof where),
+                    data_path, st.bad_steps, o->max_bad_steps);
+            if (st.bad_steps > o->max_bad_steps)
+                die("step %d: loss %g, gradient norm %g on lines %s of %s: %d steps skipped, more than --max-bad-steps %d "
+                    "(the newest checkpoint in %s holds the run before them)", step + 1, ss.loss, grad_norm, where,
+                    data_path, st.bad_steps, o->max_bad_steps, run_dir);
+        } else {
+            for (int k = 0; k < P_KINDS; k++) { /* decay 2-D weights only, as HF Trainer */
+                const ParamInfo *p = &m.info[k];
+                if (!p->present || p->frozen) continue;
+                size_t count = p->numel * (p->per_layer ? (size_t)m.cfg.n_layers : 1);
+                adamw_step(m.params + p->offset, m.grads + p->offset, m.adam_m + p->offset, m.adam_v + p->offset,
+                           count, p->ndim == 2, lr, &oc, step + 1);
+            }
+            step++;
+            double dt = now_seconds() - t0;
+            log_step(metrics, step, &loader, &ss, grad_norm, lr, dt, st.bad_steps);
+            if (pair_log && (fwrite(pair_text, 1, pair_len, pair_log) != pair_len || fflush(pair_log) != 0))
+                die("%s/pairs.jsonl: write failed: %s", run_dir, strerror(errno));
+            char eta[32];
+            double per_step = (now_seconds() - t_start) / (step - first_step);
+            fmt_duration(eta, sizeof eta, per_step * (total - step));
+            fprintf(stderr, "%s step %d/%d | loss %.4f", o->stage, step, total, ss.loss);
+            if (pref && ss.pairs) fprintf(stderr, " | acc %.2f | margin %.3f", (double)ss.correct / ss.pairs,
+                                          (ss.reward_c - ss.reward_r) / ss.pairs);
+            fprintf(stderr, " | lr %.2e | %.0f tok/s | ETA %s", lr, (double)ss.seen / dt, eta);
+            if (st.bad_steps) fprintf(stderr, " | skipped %d", st.bad_steps);
+            fputc('\n', stderr);
         }
-        step++;
-        double dt = now_seconds() - t0;
-        int first = 1;
-        fprintf(metrics, "{\"step\": %d, ", step);
-        json_metric(metrics, "epoch", loader.epoch + (double)loader.cursor / rows.n_rows, &first);
-        json_metric(metrics, "loss", ss.loss, &first);
-        json_metric(metrics, "grad_norm", grad_norm, &first);
-        json_metric(metrics, "learning_rate", lr, &first);
-        json_metric(metrics, "tokens_per_second", (double)ss.seen / dt, &first);
-        json_metric(metrics, "num_tokens", (double)ss.seen, &first);
-        if (pref && ss.pairs) {
-            double n = ss.pairs;
-            json_metric(metrics, "rewards/chosen", ss.reward_c / n, &first);
-            json_metric(metrics, "rewards/rejected", ss.reward_r / n, &first);
-            json_metric(metrics, "rewards/margins", (ss.reward_c - ss.reward_r) / n, &first);
-            json_metric(metrics, "rewards/accuracies", ss.correct / n, &first);
-            json_metric(metrics, "logps/chosen", ss.logp_c / n, &first);
-            json_metric(metrics, "logps/rejected", ss.logp_r / n, &first);
-            json_metric(metrics, "u/mean", ss.u_sum / n, &first);
-            json_metric(metrics, "u/min", ss.u_min, &first);
-            json_metric(metrics, "u/max", ss.u_max, &first);
-            json_metric(metrics, "u/frac_above_1", ss.u_above_1 / n, &first);
-            json_metric(metrics, "u/clamped", ss.clamped, &first);
-        }
-        fputs("}\n", metrics);
-        fflush(metrics);
-        if (pair_log) fflush(pair_log);
-        char eta[32];
-        double per_step = (now_seconds() - t_start) / (step - first_step);
-        fmt_duration(eta, sizeof eta, per_step * (total - step));
-        fprintf(stderr, "%s step %d/%d | loss %.4f", o->stage, step, total, ss.loss);
-        if (pref && ss.pairs) fprintf(stderr, " | acc %.2f | margin %.3f", (double)ss.correct / ss.pairs,
-                                      (ss.reward_c - ss.reward_r) / ss.pairs);
-        fprintf(stderr, " | lr %.2e | %.0f tok/s | ETA %s\n", lr, (double)ss.seen / dt, eta);
-        int stopping = stop_signal != 0;
-        if ((o->save_every > 0 && step % o->save_every == 0) || step == total || stopping) {
+        /* an --epochs run whose data is spent ends, even when a skipped step left it short */
+        int data_spent = o->max_steps == 0 && loader.epoch >= o->epochs - 1 && loader.cursor >= rows.n_rows;
+        int last = step == total || data_spent, stopping = stop_signal != 0;
+        if ((o->save_every > 0 && step % o->save_every == 0 && step > st.step) || last || stopping) {
             st.step = step, st.epoch = loader.epoch, st.cursor = loader.cursor;
             checkpoint_save(run_dir, &m, &st, src.files.path ? &src.files : NULL, tok_dir, save_dtype, shard,
                             src.base_model);
             checkpoint_keep_last(run_dir, o->keep_last);
             fprintf(stderr, "%s: saved %s/checkpoint-%d\n", o->stage, run_dir, step);
         }
-        if (stopping && step < total) {
+        if (last) {
+            if (step < total) fprintf(stderr, "%s: the data ran out at step %d of %d (%d steps skipped)\n", o->stage,
+                                      step, total, st.bad_steps);
+            break;
+        }
+        if (stopping) {
             fprintf(stderr, "%s: stopped by signal %d after step %d of %d; continue with: ./train --resume %s\n",
                     o->stage, (int)stop_signal, step, total, run_dir);
             break;
@@ -809,7 +909,7 @@ static int stage_train(Options *o) {
     tokenized_rows_free(&rows);
     if (tok) chat_template_free(&ct), tokenizer_free(tok);
     free(sums), free(counts), free(pair_losses), free(pair_bounds), free(ref_cache), free(run_dir), free(data_path),
-        free(tok_dir);
+        free(tok_dir), free(lines.v), free(pair_text);
     return 0;
 }
 

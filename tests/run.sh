@@ -52,6 +52,7 @@ run "the pairwise judge: known verdicts, external verdicts, exact intervals" $PY
 run "the study's pipeline: study.sh --quick, per-pair logs, report, figures" $PY tests/test_study.py
 run "training: metrics, checkpoints, resume, kill -9, learning" $PY tests/test_training.py
 run "LoRA runs: PEFT files, resume, step 0, merge, llama.cpp LoRA GGUF" $PY tests/test_lora_runs.py
+run "faults: a NaN step, a full disk, changed data, kill -9 ten times" $PY tests/test_faults.py
 run "arena plan and defaults" $PY tests/test_plan.py
 run "peak memory against the plan" $PY tests/test_memory.py
 

@@ -85,7 +85,7 @@ def main():
             shutil.copy(sft_rows, other)
             for flag, value, saved in (("--lr", "0.5", "0.003"), ("--stage", "pref", '"sft"'), ("--seq-len", "128", "256"),
                                        ("--lora-r", "4", "0"), ("--data", other, json.dumps(sft_rows)),
-                                       ("--max-steps", "10", "6")):
+                                       ("--epochs", "2", "1")):
                 p = train("--resume", ck, flag, value, "--out", os.path.join(tmp, "X"), check=False)
                 line = p.stderr.strip()
                 want = f"--{flag[2:]} "
