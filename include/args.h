@@ -44,6 +44,7 @@ typedef struct {
     int skip_bad_rows;         /* count malformed JSONL lines instead of stopping */
     int shuffle;               /* training: a seeded shuffle of the rows every epoch */
     int max_bad_steps;         /* training: non-finite steps skipped before the run stops */
+    int mpi_timeout;           /* seconds a collective may wait (dist.h) */
     int lora_r;                /* LoRA rank (0: full fine-tuning) */
     double lora_alpha;         /* 0: 2 * lora_r */
     double lora_dropout;

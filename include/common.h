@@ -10,6 +10,8 @@
 
 /* Print "error: <message>" as one line on stderr and exit(1). */
 _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Said after "error: " (under MPI, "rank N: " when there are several). */
+extern const char *die_prefix;
 void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 void *xmalloc(size_t n);

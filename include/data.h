@@ -88,15 +88,20 @@ typedef struct {
     int shuffle;
     uint64_t seed;
     int epoch, cursor;
+    int first;          /* the cursor before the last batch: its rows are order[first, cursor) */
+    int share, shares;  /* data parallelism: this process's share of every batch (dist.h) */
     int *order;
     BatchSpan *spans;
     int n_spans, cap_spans;
 } DataLoader;
 
 void loader_init(DataLoader *l, const TokenizedRows *rows, int batch_rows, int packing, int shuffle, uint64_t seed);
-/* Fill m->batch; returns the number of rows it holds, 0 once the epoch is exhausted (the
- * next call starts the next epoch). */
+/* Fill m->batch; returns the number of rows the batch took from the data, 0 once the epoch
+ * is exhausted (the next call starts the next epoch). With shares, m->batch holds only this
+ * share's rows or sequences (perhaps none), the spans likewise; the count is the whole batch's. */
 int loader_next(DataLoader *l, Model *m);
+/* Take share `share` of `shares` of every batch from now on (contiguous, as even as can be). */
+void loader_share(DataLoader *l, int share, int shares);
 void loader_seek(DataLoader *l, int epoch, int cursor);
 void loader_free(DataLoader *l);
 /* The sequences of a packed batch span at most seq_len; unpacked, the longest row. */

@@ -22,6 +22,9 @@ typedef struct {
  * types (as stored, or --base-dtype; weights: the run will fill them, not only plan); the
  * adapter (--adapter's config, LoRA flags checked against it, or a new one from --lora-*). */
 void source_resolve(ModelSource *src, const Options *o, int weights);
+/* Everything source_resolve allocated (after the stage's model is destroyed: its config
+ * shares the parsed config.json). */
+void source_free(ModelSource *src);
 /* Fill the arena: the decoder's weights from the files (or initialised from the seed), and
  * the adapter from --adapter (or PEFT's initialisation). */
 void source_load(ModelSource *src, Model *m, const Options *o);

@@ -11,6 +11,7 @@ enum { TOKEN_NORMAL = 1, TOKEN_UNKNOWN = 2, TOKEN_CONTROL = 3, TOKEN_USER_DEFINE
 
 typedef struct {
     int n_tokens;        /* ids 0 .. n_tokens-1 */
+    int cap_tokens;      /* allocated room in tokens and types */
     char **tokens;       /* NUL-terminated; NULL for ids nothing names */
     int *types;          /* TOKEN_* */
     int n_merges;

@@ -53,6 +53,16 @@ JSON
 echo "== the same with --recompute (only each layer's input kept; the layer is rebuilt in the backward)"
 ./build/engine_check --init "$tmp/q05.json" --random-batch 4,512 --repeat 2 --threads 2 --recompute
 
+echo "== data parallel over Open MPI (make USE_MPI=1): qwen-shape SFT, 8 rows x 256 tokens per step, 1 rank against N"
+./scripts/install-deps.sh libopenmpi-dev openmpi-bin
+make -s USE_MPI=1 BIN=build/mpi/train
+/usr/bin/python3 - "$tmp/qs.json" "$tmp/qs-run.json" <<'PY'
+import json, sys
+json.dump({"model_config": json.load(open(sys.argv[1])), "seq-len": 256, "batch-size": 8, "lr": 1e-4},
+          open(sys.argv[2], "w"))
+PY
+/usr/bin/python3 scripts/bench_mpi.py build/mpi/train "$tmp/qs-run.json" data/sample-ultrachat.jsonl 6
+
 echo "== eval stage, default model and sample data"
 ./train --stage eval --report-memory --out "$tmp/eval.jsonl"
 

@@ -87,6 +87,8 @@ static const Flag flags[] = {
     F("skip-bad-rows", T_BOOL, skip_bad_rows, "0", "skip and count malformed JSONL lines instead of stopping"),
     F("shuffle", T_BOOL, shuffle, "1", "training: a seeded shuffle of the rows every epoch (--shuffle=false: the "
                                        "file's order)"),
+    F("mpi-timeout", T_INT, mpi_timeout, "1800", "under mpirun: seconds a rank may wait in a collective before the job "
+                                                "is ended (a rank died or hangs)"),
     F("max-bad-steps", T_INT, max_bad_steps, "10", "training: steps whose loss or gradient is NaN or Inf are skipped "
                                                    "(nothing applied); after this many more the run stops"),
     F("lora-r", T_INT, lora_r, "0", "LoRA rank: train an adapter (PEFT's LoRA) on the frozen base instead of every "
@@ -170,14 +172,15 @@ void options_apply_json(Options *o, const cJSON *j, const char *path) {
         }
         char buf[64];
         const char *v;
-        if (cJSON_IsString(e)) v = xstrdup(e->valuestring);
+        /* a string flag keeps its value (the Options live as long as the program); others parse it */
+        if (cJSON_IsString(e)) v = f->type == T_STR ? xstrdup(e->valuestring) : e->valuestring;
         else if (cJSON_IsBool(e)) v = cJSON_IsTrue(e) ? "1" : "0";
         else if (cJSON_IsNumber(e)) {
             if (f->type == T_DBL) snprintf(buf, sizeof buf, "%.17g", e->valuedouble);
             else snprintf(buf, sizeof buf, "%.0f", e->valuedouble);
             if (f->type != T_DBL && e->valuedouble != floor(e->valuedouble))
                 die("%s: \"%s\" must be an integer", path, e->string);
-            v = xstrdup(buf);
+            v = f->type == T_STR ? xstrdup(buf) : buf;
         } else die("%s: \"%s\" must be a string, number or boolean", path, e->string);
         set_value(o, f, v, path);
     }
@@ -211,7 +214,8 @@ cJSON *options_to_json(const Options *o) {
  * another one (another model, loss, rank, data, schedule). */
 static const char *const resume_may_change[] = {"out", "threads", "save-every", "keep-last", "save-dtype",
                                                "max-shard-size", "export-gguf", "report-memory", "log-pairs",
-                                               "recompute", "skip-bad-rows", "max-steps", "max-bad-steps", NULL};
+                                               "recompute", "skip-bad-rows", "max-steps", "max-bad-steps", "mpi-timeout",
+                                               NULL};
 
 static int same_path(const char *a, const char *b) {
     char *ra = realpath(a, NULL), *rb = realpath(b, NULL);
@@ -232,7 +236,7 @@ void options_check_resume(const Options *o, const cJSON *saved, const char *ckpt
         char *w = cJSON_PrintUnformatted(was), *n = cJSON_PrintUnformatted(is);
         die("%s: --%s %s contradicts the run being resumed, which has %s (a resumed run may change only --out, "
             "--threads, --save-every, --keep-last, --save-dtype, --max-shard-size, --export-gguf, --report-memory, "
-            "--log-pairs, --recompute, --skip-bad-rows, --max-steps, --max-bad-steps)", ckpt, name, n, w);
+            "--log-pairs, --recompute, --skip-bad-rows, --max-steps, --max-bad-steps, --mpi-timeout)", ckpt, name, n, w);
     }
     cJSON_Delete(now);
 }

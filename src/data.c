@@ -420,54 +420,67 @@ static void clear_seq(Batch *b, int j) {
     }
 }
 
+void loader_share(DataLoader *l, int share, int shares) {
+    l->share = share;
+    l->shares = shares;
+}
+
 int loader_next(DataLoader *l, Model *m) {
     const TokenizedRows *d = l->rows;
     Batch *b = &m->batch;
     l->n_spans = 0;
+    l->first = l->cursor;
     if (l->cursor >= d->n_rows) { /* epoch done: the next call starts the next one */
         loader_seek(l, l->epoch + 1, 0);
         return 0;
     }
+    int N = l->shares > 0 ? l->shares : 1, r = l->share;
     int used = 0;
-    if (l->packing) {
-        b->B = m->shape.batch;
+    if (l->packing) { /* the global batch's sequences, of which this share keeps [lo, hi) */
+        int seqs = l->batch_rows, lo = seqs * r / N, hi = seqs * (r + 1) / N;
+        if (hi - lo > m->shape.batch) die("internal: a batch larger than the arena was planned for");
+        b->B = hi - lo;
         b->T = m->shape.seq_len;
         for (int j = 0; j < b->B; j++) clear_seq(b, j);
         int j = 0, at = 0, seg = 0;
-        while (l->cursor < d->n_rows && j < b->B) {
+        while (l->cursor < d->n_rows && j < seqs) {
             int row = l->order[l->cursor];
-            const SftRow *r = &d->sft[row];
-            if (at + r->n > b->T) { /* next sequence */
+            const SftRow *sr = &d->sft[row];
+            if (at + sr->n > b->T) { /* next sequence */
                 j++, at = 0, seg = 0;
                 continue;
             }
-            put_tokens(b, j, at, seg++, r->ids, r->n, NULL, 0, r->labels);
-            add_span(l, (BatchSpan){row, 0, j, at, r->n});
-            at += r->n;
+            if (j >= lo && j < hi) {
+                put_tokens(b, j - lo, at, seg, sr->ids, sr->n, NULL, 0, sr->labels);
+                add_span(l, (BatchSpan){row, 0, j - lo, at, sr->n});
+            }
+            seg++;
+            at += sr->n;
             l->cursor++, used++;
         }
         return used;
     }
-    int count = MIN(l->batch_rows, d->n_rows - l->cursor), T = 0;
-    for (int i = 0; i < count; i++) T = MAX(T, tokenized_row_len(d, l->order[l->cursor + i]));
-    if (T > m->shape.seq_len || count * rows_seqs_per_row(d->kind) > m->shape.batch)
+    /* the global batch's rows, of which this share keeps [lo, hi) */
+    int count = MIN(l->batch_rows, d->n_rows - l->cursor), lo = count * r / N, hi = count * (r + 1) / N, T = 0;
+    for (int i = lo; i < hi; i++) T = MAX(T, tokenized_row_len(d, l->order[l->cursor + i]));
+    if (T > m->shape.seq_len || (hi - lo) * rows_seqs_per_row(d->kind) > m->shape.batch)
         die("internal: a batch larger than the arena was planned for");
     b->T = T;
-    b->B = count * rows_seqs_per_row(d->kind);
+    b->B = (hi - lo) * rows_seqs_per_row(d->kind);
     for (int j = 0; j < b->B; j++) clear_seq(b, j);
-    for (int i = 0; i < count; i++) {
-        int row = l->order[l->cursor + i];
+    for (int k = lo; k < hi; k++) {
+        int row = l->order[l->cursor + k], i = k - lo;
         if (d->kind == ROWS_SFT) {
-            const SftRow *r = &d->sft[row];
-            put_tokens(b, i, 0, 0, r->ids, r->n, NULL, 0, r->labels);
-            add_span(l, (BatchSpan){row, 0, i, 0, r->n});
+            const SftRow *sr = &d->sft[row];
+            put_tokens(b, i, 0, 0, sr->ids, sr->n, NULL, 0, sr->labels);
+            add_span(l, (BatchSpan){row, 0, i, 0, sr->n});
         } else {
-            const PrefRow *r = &d->pref[row];
+            const PrefRow *pr = &d->pref[row];
             /* a pair's two sequences side by side, so the pair is one run of positions */
-            put_tokens(b, 2 * i, 0, 0, r->prompt, r->n_prompt, r->chosen, r->n_chosen, NULL);
-            put_tokens(b, 2 * i + 1, 0, 0, r->prompt, r->n_prompt, r->rejected, r->n_rejected, NULL);
-            add_span(l, (BatchSpan){row, 0, 2 * i, 0, r->n_prompt + r->n_chosen});
-            add_span(l, (BatchSpan){row, 1, 2 * i + 1, 0, r->n_prompt + r->n_rejected});
+            put_tokens(b, 2 * i, 0, 0, pr->prompt, pr->n_prompt, pr->chosen, pr->n_chosen, NULL);
+            put_tokens(b, 2 * i + 1, 0, 0, pr->prompt, pr->n_prompt, pr->rejected, pr->n_rejected, NULL);
+            add_span(l, (BatchSpan){row, 0, 2 * i, 0, pr->n_prompt + pr->n_chosen});
+            add_span(l, (BatchSpan){row, 1, 2 * i + 1, 0, pr->n_prompt + pr->n_rejected});
         }
     }
     l->cursor += count;

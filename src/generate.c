@@ -244,5 +244,6 @@ int stage_generate(const Options *o) {
     model_destroy(&m);
     chat_template_free(&ct);
     tokenizer_free(tok);
+    source_free(&src);
     return 0;
 }

@@ -587,6 +587,7 @@ void model_files_types(const ModelFiles *f, uint32_t *types) {
 }
 
 void model_files_close(ModelFiles *f) {
+    cJSON_Delete(f->cfg.source);
     if (f->is_gguf) gguf_close(&f->gguf);
     else if (f->path) st_close(&f->st);
     free(f->path);

@@ -7,6 +7,7 @@
 
 #include "adapter.h"
 #include "common.h"
+#include "dist.h"
 
 /* --base-dtype's names: the types a frozen base can be kept in, and whether this program
  * can make them from other weights (else only a file that has them, or a plan). */
@@ -146,6 +147,13 @@ void source_resolve(ModelSource *src, const Options *o, int weights) {
     if (!src->base_model && o->model) src->base_model = absolute_path(o->model);
 }
 
+void source_free(ModelSource *src) {
+    if (!src->files.path) cJSON_Delete(src->cfg.source); /* else the files' config owns it */
+    model_files_close(&src->files);
+    free(src->config_name), free(src->types), free(src->adapter), free(src->base_model);
+    memset(src, 0, sizeof *src);
+}
+
 void source_load(ModelSource *src, Model *m, const Options *o) {
     if (src->files.path) model_files_load(&src->files, m);
     else model_init_random(m, (uint64_t)o->seed);
@@ -159,7 +167,9 @@ int stage_is_training(const Options *o) { return strcmp(o->stage, "sft") == 0 ||
 
 RunShape source_shape(const Options *o, const ModelSource *src, int pref, int seq_len) {
     RunShape s = {0};
-    s.batch = o->batch_size * (pref ? 2 : 1);
+    /* data parallel training: each rank holds its share of every batch (dist.h) */
+    int rows = stage_is_training(o) ? (o->batch_size + dist_size() - 1) / dist_size() : o->batch_size;
+    s.batch = rows * (pref ? 2 : 1);
     s.seq_len = seq_len;
     s.threads = o->threads;
     s.lora = src->lora;

@@ -17,6 +17,7 @@
 #include "generate.h"
 #include "config.h"
 #include "data.h"
+#include "dist.h"
 #include "model.h"
 #include "model_io.h"
 #include "safetensors.h"
@@ -117,6 +118,7 @@ static int stage_eval(const Options *o) {
     if (o->dry_run) { /* plan for the longest rows allowed, without reading anything else */
         RunShape s = source_shape(o, &src, 0, o->seq_len);
         print_plan(o, &src, &s);
+        source_free(&src);
         return 0;
     }
     TokenizedRows rows;
@@ -220,6 +222,7 @@ static int stage_eval(const Options *o) {
     tokenized_rows_free(&rows);
     if (tok) chat_template_free(&ct), tokenizer_free(tok);
     free(logp), free(ntok), free(sums), free(counts), free(data_path), free(ref_logp);
+    source_free(&src);
     return 0;
 }
 
@@ -244,6 +247,7 @@ static int stage_convert(const Options *o) {
     shape.batch = 1;
     if (o->dry_run) {
         print_plan(o, &src, &shape);
+        source_free(&src);
         return 0;
     }
     Model m;
@@ -261,6 +265,7 @@ static int stage_convert(const Options *o) {
                     o->export_gguf, o->export_gguf);
         }
         model_destroy(&m);
+        source_free(&src);
         return 0;
     }
     if (o->out) {
@@ -275,6 +280,7 @@ static int stage_convert(const Options *o) {
                 o->merge ? ", the adapter merged" : "");
     }
     model_destroy(&m);
+    source_free(&src);
     return 0;
 }
 
@@ -411,6 +417,23 @@ typedef struct {
     long seen;                             /* real (non-padding) tokens forwarded */
 } StepStats;
 
+/* Data parallel: the step's numbers summed over the ranks' shares (u's extremes and the stop
+ * request taken as maxima), so every rank logs and decides the same. Returns whether any rank
+ * was asked to stop. */
+static int step_stats_reduce(StepStats *ss, int stop) {
+    if (dist_size() == 1) return stop;
+    double sum[12] = {ss->loss, ss->tokens, ss->pairs, ss->correct, ss->u_above_1, ss->clamped, ss->reward_c,
+                      ss->reward_r, ss->logp_c, ss->logp_r, ss->u_sum, (double)ss->seen};
+    double max[3] = {ss->u_max, -ss->u_min, stop};
+    dist_sum_doubles(sum, 12);
+    dist_max_doubles(max, 3);
+    ss->loss = sum[0], ss->tokens = sum[1], ss->pairs = (int)sum[2], ss->correct = (int)sum[3];
+    ss->u_above_1 = (int)sum[4], ss->clamped = (int)sum[5], ss->reward_c = sum[6], ss->reward_r = sum[7];
+    ss->logp_c = sum[8], ss->logp_r = sum[9], ss->u_sum = sum[10], ss->seen = (long)sum[11];
+    ss->u_max = max[0], ss->u_min = -max[1];
+    return max[2] != 0;
+}
+
 /* The step's micro-batches, without running them: how many, and the loss's normalizer (the
  * trained tokens of SFT, the pairs of preference training), so the loss is the mean over
  * the whole optimizer step as TRL computes it. The loader is left where it was. */
@@ -484,31 +507,39 @@ static char *precompute_ref(Model *m, const TokenizedRows *rows, int batch_rows,
     char *name = xsprintf("ref-logps-%016llx.bin", (unsigned long long)h);
     char *path = path_join(run_dir, name);
     size_t want = sizeof(double) * 2 * (size_t)rows->n_rows;
+    double missing = 1; /* every rank reads the cache; all compute if any lacks it */
     if (path_is_file(path)) {
         size_t len;
         char *data = read_text_file(path, &len);
-        if (len == want) {
-            memcpy(ref, data, want);
-            free(data);
-            fprintf(stderr, "pref: reference log-probs from %s\n", path);
-            free(path);
-            return name;
-        }
+        if (len == want) memcpy(ref, data, want), missing = 0;
         free(data);
     }
-    fprintf(stderr, "pref: computing the reference log-probs of %d pairs once (--precompute-ref)\n", rows->n_rows);
-    DataLoader l;
+    dist_max_doubles(&missing, 1);
+    if (!missing) {
+        if (dist_writer()) fprintf(stderr, "pref: reference log-probs from %s\n", path);
+        free(path);
+        return name;
+    }
+    if (dist_writer())
+        fprintf(stderr, "pref: computing the reference log-probs of %d pairs once (--precompute-ref)\n", rows->n_rows);
+    DataLoader l; /* in shares across ranks, summed: each value comes from one rank, the others add 0 */
     loader_init(&l, rows, batch_rows, 0, 0, 0);
+    loader_share(&l, dist_rank(), dist_size());
+    memset(ref, 0, want);
     double *sums = xmalloc(sizeof(double) * 2 * (size_t)batch_rows);
     int *counts = xmalloc(sizeof(int) * 2 * (size_t)batch_rows);
     while (loader_next(&l, m) > 0) {
+        if (m->batch.B == 0) continue;
         model_forward(m, 1);
         batch_span_sums(&l, &m->batch, sums, counts);
         for (int s = 0; s < l.n_spans; s++) ref[2 * l.spans[s].row + l.spans[s].part] = sums[s];
     }
     loader_free(&l);
-    make_dir(run_dir);
-    write_file_atomic(path, ref, want);
+    dist_sum_doubles(ref, 2 * (size_t)rows->n_rows);
+    if (dist_writer()) {
+        make_dir(run_dir);
+        write_file_atomic(path, ref, want);
+    }
     free(sums), free(counts), free(path);
     return name;
 }
@@ -522,7 +553,7 @@ static void json_metric(FILE *f, const char *key, double v, int *first) {
 
 /* One line of metrics.jsonl, in the names Hugging Face's Trainer and TRL log. */
 static void log_step(FILE *f, int step, const DataLoader *l, const StepStats *ss, double grad_norm, double lr,
-                     double dt, int bad_steps) {
+                     double dt, int bad_steps, double comm) {
     int first = 1;
     fprintf(f, "{\"step\": %d, ", step);
     json_metric(f, "epoch", l->epoch + (double)l->cursor / l->rows->n_rows, &first);
@@ -532,6 +563,7 @@ static void log_step(FILE *f, int step, const DataLoader *l, const StepStats *ss
     json_metric(f, "tokens_per_second", (double)ss->seen / dt, &first);
     json_metric(f, "num_tokens", (double)ss->seen, &first);
     if (bad_steps) json_metric(f, "bad_steps", bad_steps, &first); /* skipped so far (NaN or Inf) */
+    if (dist_size() > 1) json_metric(f, "allreduce_seconds", comm, &first); /* this step's, on rank 0 */
     if (ss->pairs) {
         double n = ss->pairs;
         json_metric(f, "rewards/chosen", ss->reward_c / n, &first);
@@ -557,11 +589,9 @@ typedef struct {
 } LineList;
 
 static void step_lines_add(LineList *l, const DataLoader *d, const TokenizedRows *rows) {
-    for (int s = 0; s < d->n_spans; s++) {
-        long line = rows->line[d->spans[s].row];
-        if (l->n && l->v[l->n - 1] == line) continue; /* a pair's two spans */
+    for (int i = d->first; i < d->cursor; i++) { /* the whole batch's rows, every rank's share */
         if (l->n == l->cap) l->cap = l->cap ? 2 * l->cap : 64, l->v = xrealloc(l->v, sizeof(long) * (size_t)l->cap);
-        l->v[l->n++] = line;
+        l->v[l->n++] = rows->line[d->order[i]];
     }
 }
 
@@ -694,13 +724,14 @@ static int stage_train(Options *o) {
             o->model = sft;
         }
     }
-    checkpoint_remove_partial(run_dir);
+    if (dist_writer()) checkpoint_remove_partial(run_dir);
 
     ModelSource src;
     source_resolve(&src, o, !o->dry_run);
     if (o->dry_run) { /* the plan for --seq-len, before any data is read */
         RunShape s = source_shape(o, &src, pref, o->seq_len);
         print_plan(o, &src, &s);
+        source_free(&src), free(run_dir);
         return 0;
     }
     TokenizedRows rows;
@@ -719,6 +750,7 @@ static int stage_train(Options *o) {
     st.data_hash = data_hash;
     DataLoader loader;
     loader_init(&loader, &rows, o->batch_size, o->packing, o->shuffle, (uint64_t)o->seed);
+    loader_share(&loader, dist_rank(), dist_size()); /* every rank walks the same order, each its share */
     RunShape shape = source_shape(o, &src, pref, loader_seq_len(&loader, o->seq_len));
 #pragma omp parallel
     { /* start the thread pool first: its stacks belong to the baseline, not the arena */ }
@@ -728,9 +760,10 @@ static int stage_train(Options *o) {
     if (!st_parse_dtype(o->save_dtype, &save_dtype)) die("--save-dtype must be f32, bf16 or f16 for checkpoints");
     Model m;
     model_create(&m, &src.cfg, &shape);
-    checkpoint_check_room(run_dir, checkpoint_bytes(&m, save_dtype)); /* before hours of loading and training */
+    if (dist_writer()) checkpoint_check_room(run_dir, checkpoint_bytes(&m, save_dtype)); /* before hours of work */
     source_load(&src, &m, o); /* the starting point, which is also the frozen reference */
-    if (m.shape.lora.r > 0 && !src.files.path) src.base_model = save_seed_base(&m, run_dir);
+    if (m.shape.lora.r > 0 && !src.files.path) /* written by rank 0; named by every rank's adapter config */
+        src.base_model = dist_writer() ? save_seed_base(&m, run_dir) : path_join(run_dir, "base-model");
     double *ref_cache = NULL;
     if (pref && o->precompute_ref) {
         ref_cache = xmalloc(sizeof(double) * 2 * (size_t)rows.n_rows);
@@ -759,12 +792,17 @@ static int stage_train(Options *o) {
     if (!st.args) st.args = options_to_json(o);
     uint64_t shard = parse_size(o->max_shard_size, "max-shard-size");
     char *tok_dir = src.files.path ? NULL : repo_path("data/tokenizer");
-    make_dir(run_dir);
-    FILE *metrics = open_step_log(run_dir, "metrics.jsonl", step);
-    FILE *pair_log = pref && o->log_pairs ? open_step_log(run_dir, "pairs.jsonl", step) : NULL;
-    fprintf(stderr, "%s: %d optimizer steps of %d x %d rows, %s, into %s\n", o->stage, total, o->grad_accum,
+    int writer = dist_writer(); /* rank 0 writes every file and line; the others only compute */
+    if (writer) make_dir(run_dir);
+    FILE *metrics = writer ? open_step_log(run_dir, "metrics.jsonl", step) : NULL;
+    FILE *pair_log = writer && pref && o->log_pairs ? open_step_log(run_dir, "pairs.jsonl", step) : NULL;
+    int log_pairs = pref && o->log_pairs;
+    if (writer) fprintf(stderr, "%s: %d optimizer steps of %d x %d rows, %s, into %s\n", o->stage, total, o->grad_accum,
             o->batch_size, pref ? pref_loss_name(ploss.kind) : "cross-entropy on assistant tokens", run_dir);
-    if (m.shape.lora.r > 0)
+    if (writer && dist_size() > 1)
+        fprintf(stderr, "%s: %d ranks, each %d of every %d rows\n", o->stage, dist_size(),
+                (o->batch_size + dist_size() - 1) / dist_size(), o->batch_size);
+    if (writer && m.shape.lora.r > 0)
         fprintf(stderr, "%s: LoRA r %d on a frozen base (%s): %zu trainable parameters%s\n", o->stage, m.shape.lora.r,
                 src.base_model ? src.base_model : "?", m.n_params, src.adapter ? ", starting from --adapter" : "");
 
@@ -782,19 +820,22 @@ static int stage_train(Options *o) {
     size_t pair_len = 0;
     catch_stop_signals();
     while (step < total) {
-        double t0 = now_seconds(), norm;
+        dist_test_hang(step + 1);
+        double t0 = now_seconds(), comm0 = dist_comm_seconds(), norm;
         int micro = peek_step(&loader, &m, o->grad_accum, &norm);
         if (micro == 0) die("internal: an optimizer step without data");
+        if (!pref) dist_sum_doubles(&norm, 1); /* the step's trained tokens, over every rank's share */
         StepStats ss = {0};
         ss.u_min = 1e300, ss.u_max = -1e300;
         free(pair_text), pair_text = NULL;
-        FILE *step_pairs = pair_log ? open_memstream(&pair_text, &pair_len) : NULL;
+        FILE *step_pairs = log_pairs ? open_memstream(&pair_text, &pair_len) : NULL;
         lines.n = 0;
         model_zero_grad(&m);
         for (int k = 0; k < micro; k++) {
             loader_next(&loader, &m);
             step_lines_add(&lines, &loader, &rows);
             m.dropout_key = dropout_seed((uint64_t)o->seed, step, k); /* LoRA dropout: the same on --resume */
+            if (m.batch.B == 0) continue; /* this rank's share of a short last batch */
             Batch *b = &m.batch;
             size_t N = (size_t)b->B * b->T;
             for (size_t i = 0; i < N; i++) ss.seen += b->seg[i] >= 0;
@@ -842,6 +883,10 @@ static int stage_train(Options *o) {
             model_backward(&m);
         }
         if (poison && step_has_line(&lines, poison)) m.grads[0] = NAN;
+        /* data parallel: the shares' gradients and numbers summed, the same on every rank, so
+         * each takes the same decisions and the same AdamW step */
+        dist_sum_floats(m.grads, m.n_params);
+        int stopping = step_stats_reduce(&ss, stop_signal != 0);
         double grad_norm = clip_grad_norm(m.grads, m.n_params, o->max_grad_norm);
         double lr = optim_lr(&oc, step);
         if (step_pairs) fclose(step_pairs);
@@ -850,7 +895,7 @@ static int stage_train(Options *o) {
             /* a bad step is not taken: no update, the same step number, learning rate and
              * AdamW count; its batch is spent, so the run goes on as if it had not been there */
             st.bad_steps++;
-            fprintf(stderr, "%s step %d/%d skipped: loss %g, gradient norm %g (lines %s of %s) | skipped %d of at most %d\n",
+            if (writer) fprintf(stderr, "%s step %d/%d skipped: loss %g, gradient norm %g (lines %s of %s) | skipped %d of at most %d\n",
                     o->stage, step + 1, total, ss.loss, grad_norm, step_lines_text(&lines, where, sizeof where),
                     data_path, st.bad_steps, o->max_bad_steps);
             if (st.bad_steps > o->max_bad_steps)
@@ -867,54 +912,66 @@ static int stage_train(Options *o) {
             }
             step++;
             double dt = now_seconds() - t0;
-            log_step(metrics, step, &loader, &ss, grad_norm, lr, dt, st.bad_steps);
-            if (pair_log && (fwrite(pair_text, 1, pair_len, pair_log) != pair_len || fflush(pair_log) != 0))
-                die("%s/pairs.jsonl: write failed: %s", run_dir, strerror(errno));
-            char eta[32];
-            double per_step = (now_seconds() - t_start) / (step - first_step);
-            fmt_duration(eta, sizeof eta, per_step * (total - step));
-            fprintf(stderr, "%s step %d/%d | loss %.4f", o->stage, step, total, ss.loss);
-            if (pref && ss.pairs) fprintf(stderr, " | acc %.2f | margin %.3f", (double)ss.correct / ss.pairs,
-                                          (ss.reward_c - ss.reward_r) / ss.pairs);
-            fprintf(stderr, " | lr %.2e | %.0f tok/s | ETA %s", lr, (double)ss.seen / dt, eta);
-            if (st.bad_steps) fprintf(stderr, " | skipped %d", st.bad_steps);
-            fputc('\n', stderr);
+            if (writer) log_step(metrics, step, &loader, &ss, grad_norm, lr, dt, st.bad_steps, dist_comm_seconds() - comm0);
+            if (log_pairs) { /* every rank's pairs, in rank order: the batch's order */
+                size_t n;
+                char *all = dist_gather_text(pair_text, pair_len, &n);
+                if (pair_log && (fwrite(all, 1, n, pair_log) != n || fflush(pair_log) != 0))
+                    die("%s/pairs.jsonl: write failed: %s", run_dir, strerror(errno));
+                free(all);
+            }
+            if (writer) {
+                char eta[32];
+                double per_step = (now_seconds() - t_start) / (step - first_step);
+                fmt_duration(eta, sizeof eta, per_step * (total - step));
+                fprintf(stderr, "%s step %d/%d | loss %.4f", o->stage, step, total, ss.loss);
+                if (pref && ss.pairs) fprintf(stderr, " | acc %.2f | margin %.3f", (double)ss.correct / ss.pairs,
+                                              (ss.reward_c - ss.reward_r) / ss.pairs);
+                fprintf(stderr, " | lr %.2e | %.0f tok/s | ETA %s", lr, (double)ss.seen / dt, eta);
+                if (st.bad_steps) fprintf(stderr, " | skipped %d", st.bad_steps);
+                fputc('\n', stderr);
+            }
         }
         /* an --epochs run whose data is spent ends, even when a skipped step left it short */
         int data_spent = o->max_steps == 0 && loader.epoch >= o->epochs - 1 && loader.cursor >= rows.n_rows;
-        int last = step == total || data_spent, stopping = stop_signal != 0;
+        int last = step == total || data_spent;
         if ((o->save_every > 0 && step % o->save_every == 0 && step > st.step) || last || stopping) {
             st.step = step, st.epoch = loader.epoch, st.cursor = loader.cursor;
-            checkpoint_save(run_dir, &m, &st, src.files.path ? &src.files : NULL, tok_dir, save_dtype, shard,
-                            src.base_model);
-            checkpoint_keep_last(run_dir, o->keep_last);
-            fprintf(stderr, "%s: saved %s/checkpoint-%d\n", o->stage, run_dir, step);
+            if (writer) {
+                checkpoint_save(run_dir, &m, &st, src.files.path ? &src.files : NULL, tok_dir, save_dtype, shard,
+                                src.base_model);
+                checkpoint_keep_last(run_dir, o->keep_last);
+                fprintf(stderr, "%s: saved %s/checkpoint-%d\n", o->stage, run_dir, step);
+            }
         }
         if (last) {
-            if (step < total) fprintf(stderr, "%s: the data ran out at step %d of %d (%d steps skipped)\n", o->stage,
+            if (writer && step < total) fprintf(stderr, "%s: the data ran out at step %d of %d (%d steps skipped)\n", o->stage,
                                       step, total, st.bad_steps);
             break;
         }
         if (stopping) {
-            fprintf(stderr, "%s: stopped by signal %d after step %d of %d; continue with: ./train --resume %s\n",
+            if (writer) fprintf(stderr, "%s: stopped by signal %d after step %d of %d; continue with: ./train --resume %s\n",
                     o->stage, (int)stop_signal, step, total, run_dir);
             break;
         }
     }
-    fclose(metrics);
+    if (metrics) fclose(metrics);
     if (pair_log) fclose(pair_log);
-    report_memory(o, &m.arena.plan, baseline);
+    if (writer) report_memory(o, &m.arena.plan, baseline);
     model_destroy(&m);
     loader_free(&loader);
     tokenized_rows_free(&rows);
     if (tok) chat_template_free(&ct), tokenizer_free(tok);
     free(sums), free(counts), free(pair_losses), free(pair_bounds), free(ref_cache), free(run_dir), free(data_path),
         free(tok_dir), free(lines.v), free(pair_text);
+    source_free(&src);
+    cJSON_Delete(st.args), free(st.ref_cache);
     return 0;
 }
 
-int main(int argc, char **argv) {
-    Options o;
+/* The flags (with --resume, the checkpoint's), then the stage they name. */
+static int run_stage_from_args(int argc, char **argv) {
+    static Options o; /* the run's flags, and the strings they hold, for the whole program */
     options_parse(&o, argc, argv);
     if (o.resume) { /* the checkpoint's flags, except those given now on the command line */
         char *ckpt = checkpoint_find(o.resume);
@@ -924,6 +981,7 @@ int main(int argc, char **argv) {
         options_check_resume(&o, st.args, ckpt);
         options_apply_json(&o, st.args, ckpt);
         options_validate(&o);
+        cJSON_Delete(st.args), free(st.ref_cache);
         o.resume = ckpt;
         if (strcmp(o.stage, "sft") != 0 && strcmp(o.stage, "pref") != 0) die("%s: not a training run's checkpoint", ckpt);
     }
@@ -936,10 +994,20 @@ int main(int argc, char **argv) {
         cJSON_Delete(j);
         free(path);
     }
+    dist_set_timeout(o.mpi_timeout);
+    if (dist_size() > 1 && !training)
+        die("--stage %s runs in one process; only sft and pref are data parallel (start it without mpirun)", o.stage);
     if (strcmp(o.stage, "eval") == 0) return stage_eval(&o);
     if (strcmp(o.stage, "convert") == 0) return stage_convert(&o);
     if (strcmp(o.stage, "tokenize") == 0) return stage_tokenize(&o);
     if (strcmp(o.stage, "generate") == 0) return stage_generate(&o);
     if (strcmp(o.stage, "sft") == 0 || strcmp(o.stage, "pref") == 0) return stage_train(&o);
     die("unknown --stage \"%s\" (sft, pref, eval, generate, tokenize, convert)", o.stage);
+}
+
+int main(int argc, char **argv) {
+    dist_init(&argc, &argv); /* mpirun -np N: N ranks (make USE_MPI=1); else one process */
+    int rc = run_stage_from_args(argc, argv);
+    dist_finalize();
+    return rc;
 }

@@ -22,8 +22,11 @@ const char *vocab_pre_regex(const char *pre) {
 
 static void grow_to(Vocab *v, int n) {
     if (n <= v->n_tokens) return;
-    v->tokens = xrealloc(v->tokens, sizeof(char *) * (size_t)n);
-    v->types = xrealloc(v->types, sizeof(int) * (size_t)n);
+    if (n > v->cap_tokens) { /* doubling: tokens come one id at a time */
+        v->cap_tokens = MAX(n, 2 * v->cap_tokens);
+        v->tokens = xrealloc(v->tokens, sizeof(char *) * (size_t)v->cap_tokens);
+        v->types = xrealloc(v->types, sizeof(int) * (size_t)v->cap_tokens);
+    }
     for (int i = v->n_tokens; i < n; i++) v->tokens[i] = NULL, v->types[i] = TOKEN_UNUSED;
     v->n_tokens = n;
 }

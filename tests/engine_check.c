@@ -398,8 +398,7 @@ int main(int argc, char **argv) {
         for (int p = 0; p < n_pairs; p++) pair_loss[p] = losses[p].loss, L += losses[p].loss / n_pairs;
         model_backward(&m);
         write_result(&m, out, L, logits, pair_loss, n_pairs);
-        model_destroy(&m);
-        return 0;
+        goto done;
     }
     if (!strcmp(loss, "ce-fused")) { /* the SFT path: LM head forward and backward at once */
         int count = 0;
@@ -411,8 +410,7 @@ int main(int argc, char **argv) {
         for (int n = 0; n < N; n++) L -= b->targets[n] >= 0 ? b->logp[n] / count : 0.0;
         model_backward(&m);
         write_result(&m, out, L, logits, NULL, 0);
-        model_destroy(&m);
-        return 0;
+        goto done;
     }
     model_forward(&m, 1);
     double L = 0;
@@ -447,6 +445,8 @@ int main(int argc, char **argv) {
     }
 
     write_result(&m, out, L, logits, NULL, 0);
+done:
     model_destroy(&m);
+    model_files_close(&files); /* the rest is the test's own, freed by its exit */
     return 0;
 }

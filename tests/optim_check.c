@@ -49,5 +49,6 @@ int main(int argc, char **argv) {
     out[K] = (StWriteTensor){"lr", 1, {K}, lrs, NULL, NULL};
     out[K + 1] = (StWriteTensor){"grad_norm", 1, {K}, norms, NULL, NULL};
     st_write_file(argv[2], out, K + 2, ST_F32);
+    st_close(&s); /* the rest is this check's own, freed by its exit */
     return 0;
 }
