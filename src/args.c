@@ -166,8 +166,8 @@ void options_apply_json(Options *o, const cJSON *j, const char *path) {
         if (!f || strcmp(f->name, "config") == 0 || strcmp(f->name, "resume") == 0)
             die("%s: unknown key \"%s\" (see --help for flag names)", path, e->string);
         if (o->given[f - flags]) continue; /* the command line wins */
-        if (cJSON_IsNull(e)) {
-            if (f->type == T_STR) *(const char **)((char *)o + f->offset) = NULL;
+        if (cJSON_IsNull(e)) { /* null: the flag's default (none for a path, the default for --loss...) */
+            if (f->type == T_STR) *(const char **)((char *)o + f->offset) = f->dflt;
             continue;
         }
         char buf[64];

@@ -72,6 +72,7 @@ static char *py_strip(const char *s) {
                 if (c >= 0xf0) l = 4;
                 else if (c >= 0xe0) l = 3;
                 else if (c >= 0xc0) l = 2;
+                if ((size_t)l > b - i) l = (int)(b - i); /* a sequence cut off by the end (not UTF-8) */
                 last_end = i + (size_t)l;
                 i += (size_t)l;
             } else {

@@ -189,6 +189,13 @@ char *checkpoint_find(const char *path) {
     return best < 0 ? NULL : xsprintf("%s/checkpoint-%d", path, best);
 }
 
+/* A count in trainer_state.json: a non-negative integer that fits an int (casting anything
+ * else to int is undefined). */
+static int is_count(const cJSON *v) {
+    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 2147483647.0 &&
+           v->valuedouble == (double)(int)v->valuedouble;
+}
+
 void checkpoint_read_state(const char *ckpt, TrainerState *st) {
     memset(st, 0, sizeof *st);
     char *path = path_join(ckpt, "trainer_state.json");
@@ -198,6 +205,8 @@ void checkpoint_read_state(const char *ckpt, TrainerState *st) {
                 *a = cJSON_GetObjectItemCaseSensitive(j, "args"), *r = cJSON_GetObjectItemCaseSensitive(j, "ref_logps_cache");
     if (!cJSON_IsNumber(s) || !cJSON_IsNumber(e) || !cJSON_IsNumber(c) || !cJSON_IsNumber(t) || !cJSON_IsObject(a))
         die("%s: missing global_step, epoch, cursor, total_steps or args", path);
+    if (!is_count(s) || !is_count(e) || !is_count(c) || !is_count(t))
+        die("%s: global_step, epoch, cursor and total_steps must be non-negative integers", path);
     st->step = (int)s->valuedouble;
     st->epoch = (int)e->valuedouble;
     st->cursor = (int)c->valuedouble;
@@ -205,11 +214,12 @@ void checkpoint_read_state(const char *ckpt, TrainerState *st) {
     st->args = cJSON_Duplicate(a, 1);
     st->ref_cache = cJSON_IsString(r) ? xstrdup(r->valuestring) : NULL;
     const cJSON *b = cJSON_GetObjectItemCaseSensitive(j, "bad_steps"), *h = cJSON_GetObjectItemCaseSensitive(j, "data_hash");
-    st->bad_steps = cJSON_IsNumber(b) ? (int)b->valuedouble : 0; /* both absent from older checkpoints */
+    if (b && !is_count(b)) die("%s: bad_steps must be a non-negative integer", path);
+    st->bad_steps = b ? (int)b->valuedouble : 0; /* both absent from older checkpoints */
     if (cJSON_IsString(h)) {
         char *end;
         st->data_hash = strtoull(h->valuestring, &end, 16);
-        if (*end || end == h->valuestring) die("%s: data_hash \"%s\" is not 16 hex digits", path, h->valuestring);
+        if (*end || strlen(h->valuestring) != 16 || strspn(h->valuestring, "0123456789abcdef") != 16) die("%s: data_hash \"%s\" is not 16 hex digits", path, h->valuestring);
     }
     cJSON_Delete(j);
     free(path);

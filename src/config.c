@@ -108,6 +108,8 @@ void config_from_json(ModelConfig *c, const cJSON *j, const char *where) {
     const cJSON *eos = field(j, "eos_token_id");
     if (cJSON_IsArray(eos)) { /* Llama-3 Instruct lists several; the first is the primary one */
         const cJSON *e0 = cJSON_GetArrayItem(eos, 0);
+        if (cJSON_IsNumber(e0) && (e0->valuedouble != floor(e0->valuedouble) || fabs(e0->valuedouble) > 2147483647.0))
+            die("%s: \"eos_token_id\" must hold integers", where);
         c->eos_token_id = cJSON_IsNumber(e0) ? (int)e0->valuedouble : -1;
     } else {
         c->eos_token_id = get_int(j, "eos_token_id", 0, -1, where);

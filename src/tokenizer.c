@@ -479,7 +479,7 @@ Tokenizer *tokenizer_new(Vocab *v, const char *where) {
             t->n_added++;
         }
     }
-    qsort(t->added, (size_t)t->n_added, sizeof *t->added, cmp_added);
+    if (t->n_added) qsort(t->added, (size_t)t->n_added, sizeof *t->added, cmp_added); /* NULL when none */
     for (int k = 0; k < t->n_added; k++)
         if (t->added[k].len > 0) t->added_first[(uint8_t)t->added[k].text[0]] = 1;
     for (int b = 0; b < 256; b++) {

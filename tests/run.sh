@@ -41,6 +41,7 @@ run "LoRA against PyTorch; a quantized base against its dequantized copy" $PY te
 run "preference losses against closed-form vectors (C)" ./build/test_losses
 run "optimizer against torch.optim.AdamW" $PY tests/test_optim.py
 run "bad input" $PY tests/test_bad_inputs.py
+run "fuzz corpora: seeds and crash reproducers under ASan + UBSan (gcc)" $PY tests/test_fuzz_corpus.py
 run "weights in and out" $PY tests/test_weights_io.py
 run "GGUF in and out" $PY tests/test_gguf.py
 run "tokenizer files in both formats" $PY tests/test_tokenizer_files.py
