@@ -345,6 +345,13 @@ cJSON *json_parse_file(const char *path) {
         text_line_col(text, end ? (size_t)(end - text) : 0, &line, &col);
         die("%s:%d:%d: invalid JSON", path, line, col);
     }
+    const char *rest = end + strspn(end, " \t\r\n"); /* one value, then nothing but white space */
+    if (rest < text + len) {
+        int line, col;
+        text_line_col(text, (size_t)(rest - text), &line, &col);
+        cJSON_Delete(j);
+        die("%s:%d:%d: invalid JSON: more after the end of the value", path, line, col);
+    }
     free(text);
     return j;
 }

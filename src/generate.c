@@ -58,6 +58,7 @@ typedef struct {
     ChatMessage *msgs;
     int n;
     char *prompt_id; /* the row's "prompt_id", or NULL */
+    cJSON *row;      /* the parsed row the messages point into, or NULL */
 } Prompt;
 
 static Prompt *read_prompts(const Options *o, int *n_out) {
@@ -97,13 +98,18 @@ static Prompt *read_prompts(const Options *o, int *n_out) {
         if (k == 0) die("%s:%ld: no user message to answer", path, lineno);
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "prompt_id");
         ps = xrealloc(ps, sizeof *ps * (size_t)(n + 1));
-        ps[n++] = (Prompt){c, k, cJSON_IsString(id) ? xstrdup(id->valuestring) : NULL};
+        ps[n++] = (Prompt){c, k, cJSON_IsString(id) ? xstrdup(id->valuestring) : NULL, j};
     }
     free(line);
     fclose(f);
     free(path);
     *n_out = n;
     return ps;
+}
+
+static void free_prompts(Prompt *ps, int n) {
+    for (int i = 0; i < n; i++) free(ps[i].msgs), free(ps[i].prompt_id), cJSON_Delete(ps[i].row);
+    free(ps);
 }
 
 /* One completion being made: prompt p's sample s, in a slot of the cache. */
@@ -245,5 +251,6 @@ int stage_generate(const Options *o) {
     chat_template_free(&ct);
     tokenizer_free(tok);
     source_free(&src);
+    free_prompts(prompts, n_prompts);
     return 0;
 }

@@ -587,7 +587,8 @@ void model_files_types(const ModelFiles *f, uint32_t *types) {
 }
 
 void model_files_close(ModelFiles *f) {
-    cJSON_Delete(f->cfg.source);
+    cJSON_Delete(f->cfg.source); /* the config's, shared by the copies a stage made of it */
+    free(f->cfg.rope_freq_factors);
     if (f->is_gguf) gguf_close(&f->gguf);
     else if (f->path) st_close(&f->st);
     free(f->path);

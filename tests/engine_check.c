@@ -376,7 +376,11 @@ int main(int argc, char **argv) {
     Batch *b = &m.batch;
     int N = b->B * b->T;
 
-    if (cached_split > 0) return cached_logits(&m, &loader, &rows, out, logits);
+    if (cached_split > 0) {
+        int rc = cached_logits(&m, &loader, &rows, out, logits); /* destroys the model */
+        model_files_close(&files);
+        return rc;
+    }
     if (!strncmp(loss, "pref:", 5)) { /* reference first, then the policy, as training does */
         PrefLoss pl = {LOSS_DPO, 0.1, 0};
         char kind[16];

@@ -161,6 +161,8 @@ def cases(tmp):
     yield "missing config.json", d, good_data, ["config.json", "no such file"]
     d = fresh(); open(os.path.join(d, "config.json"), "w").write('{"model_type": "qwen2",\n "hidden_size": 16,,}')
     yield "malformed config.json", d, good_data, ["config.json:2:", "invalid JSON"]
+    d = fresh(); open(os.path.join(d, "config.json"), "a").write('\n{"model_type": "llama"}\n')
+    yield "config.json with a second value after the first", d, good_data, ["config.json:", "more after the end"]
     d = fresh(dict(CFG, hidden_size=None))
     yield "config.json without hidden_size", d, good_data, ["config.json", "hidden_size"]
     d = fresh(dict(CFG, num_attention_heads="two"))
