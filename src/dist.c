@@ -85,28 +85,17 @@ static void leave(double t0) {
 /* MPI counts are ints: large buffers go in slices. */
 #define SLICE ((size_t)1 << 30)
 
-void dist_sum_floats(float *x, size_t n) {
+static void reduce(void *x, size_t n, size_t elem, MPI_Datatype type, MPI_Op op) {
     if (size == 1) return;
     double t0 = enter();
     for (size_t i = 0; i < n; i += SLICE)
-        MPI_Allreduce(MPI_IN_PLACE, x + i, (int)MIN(SLICE, n - i), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+        MPI_Allreduce(MPI_IN_PLACE, (char *)x + i * elem, (int)MIN(SLICE, n - i), type, op, MPI_COMM_WORLD);
     leave(t0);
 }
 
-void dist_sum_doubles(double *x, size_t n) {
-    if (size == 1) return;
-    double t0 = enter();
-    for (size_t i = 0; i < n; i += SLICE)
-        MPI_Allreduce(MPI_IN_PLACE, x + i, (int)MIN(SLICE, n - i), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-    leave(t0);
-}
-
-void dist_max_doubles(double *x, size_t n) {
-    if (size == 1) return;
-    double t0 = enter();
-    MPI_Allreduce(MPI_IN_PLACE, x, (int)n, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
-    leave(t0);
-}
+void dist_sum_floats(float *x, size_t n) { reduce(x, n, sizeof *x, MPI_FLOAT, MPI_SUM); }
+void dist_sum_doubles(double *x, size_t n) { reduce(x, n, sizeof *x, MPI_DOUBLE, MPI_SUM); }
+void dist_max_doubles(double *x, size_t n) { reduce(x, n, sizeof *x, MPI_DOUBLE, MPI_MAX); }
 
 char *dist_gather_text(const char *text, size_t len, size_t *out_len) {
     if (size == 1) return copy_text(text, len, out_len);
