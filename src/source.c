@@ -122,10 +122,12 @@ void source_resolve(ModelSource *src, const Options *o, int weights) {
             if (path_is_dir(o->model)) {
                 config_load_file(&mc, cj);
                 config_check_same(&mc, cj, &rc, o->config_path);
+                cJSON_Delete(mc.source);
             }
             free(cj);
             model_files_open(&src->files, o->model);
             config_check_same(&src->files.cfg, src->files.config_name, &rc, o->config_path);
+            cJSON_Delete(rc.source); /* only compared */
         } else {
             model_files_open(&src->files, o->model);
         }

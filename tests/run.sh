@@ -16,9 +16,10 @@ run() { # name, command...
     cat "$log.one" >>"$log"
     checks=$(grep -c -E '^(PASS|FAIL):' "$log.one")
     fails=$(grep -c '^FAIL:' "$log.one")
+    skips=$(grep -c '^SKIP:' "$log.one")
     if [ "$status" -ne 0 ] && [ "$fails" -eq 0 ]; then
         echo "FAIL: $name exited with status $status" | tee -a "$log"
-    elif [ "$checks" -eq 0 ]; then
+    elif [ "$checks" -eq 0 ] && [ "$skips" -eq 0 ]; then
         echo "FAIL: $name ran no checks" | tee -a "$log"
     fi
 }
