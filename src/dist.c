@@ -35,13 +35,14 @@ static void on_timeout(int sig) {
     _exit(1);
 }
 
-/* exit() without MPI_Finalize (die(), or main returning early): take the other ranks down
- * too rather than leave them waiting in a collective. */
+/* exit() without MPI_Finalize (die(), --help): with other ranks, take them down too rather
+ * than leave them waiting in a collective; alone, just exit. */
 static void abort_at_exit(void) {
     int init = 0, fin = 0;
     MPI_Initialized(&init);
     MPI_Finalized(&fin);
-    if (init && !fin) MPI_Abort(MPI_COMM_WORLD, 1);
+    if (init && !fin && size > 1) MPI_Abort(MPI_COMM_WORLD, 1);
+    if (init && !fin && size == 1) MPI_Finalize();
 }
 
 void dist_init(int *argc, char ***argv) {

@@ -767,6 +767,7 @@ static int stage_train(Options *o) {
     double *ref_cache = NULL;
     if (pref && o->precompute_ref) {
         ref_cache = xmalloc(sizeof(double) * 2 * (size_t)rows.n_rows);
+        free(st.ref_cache); /* a resumed run's, the same name again */
         st.ref_cache = precompute_ref(&m, &rows, o->batch_size, run_dir, ref_cache);
     } else if (pref) {
         model_ref_from_params(&m);
