@@ -45,6 +45,7 @@ typedef struct {
     int shuffle;               /* training: a seeded shuffle of the rows every epoch */
     int max_bad_steps;         /* training: non-finite steps skipped before the run stops */
     int mpi_timeout;           /* seconds a collective may wait (dist.h) */
+    int overlap_allreduce;     /* start each layer's gradient sum inside the backward */
     int lora_r;                /* LoRA rank (0: full fine-tuning) */
     double lora_alpha;         /* 0: 2 * lora_r */
     double lora_dropout;

@@ -22,6 +22,14 @@ void dist_set_timeout(int seconds);
 void dist_sum_floats(float *x, size_t n);
 void dist_sum_doubles(double *x, size_t n);
 void dist_max_doubles(double *x, size_t n);
+/* The same sum, started now and finished by dist_sum_wait: the backward starts one bucket
+ * (one tensor of one layer) as soon as that layer's gradient is final, and the network
+ * carries it while the layers below are still being computed. Every rank must start the
+ * same buckets in the same order. dist_progress lets MPI move the started buckets on (Open
+ * MPI advances a non-blocking collective only inside MPI calls). */
+void dist_sum_floats_start(float *x, size_t n);
+void dist_progress(void);
+void dist_sum_wait(void);
 /* Rank 0 receives every rank's text, in rank order, as one malloc'd buffer (*len bytes);
  * other ranks get NULL. */
 char *dist_gather_text(const char *text, size_t len, size_t *out_len);

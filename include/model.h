@@ -149,6 +149,8 @@ typedef struct {
     uint64_t dropout_key; /* LoRA dropout's masks for the next training forward (model_forward_fused) */
     int head_done;       /* the last forward was fused: the LM head's backward is done */
     int dropout_on;      /* the kept activations were made with dropout (recompute repeats it) */
+    int share_grads;     /* data parallel, the step's last backward: each layer's gradient sum
+                            starts as soon as that layer is done (model_share_layer_grads) */
 } Model;
 
 ArenaPlan model_plan(const ModelConfig *c, const RunShape *s);
@@ -205,6 +207,10 @@ void model_forward_ref(Model *m);
 void model_ref_from_params(Model *m);
 /* Gradients of sum_n dlogp[n] * logp[n], ADDED into m->grads. */
 void model_backward(Model *m);
+/* Data parallel: start the sum over ranks of layer l's trained gradients (dist.h), one
+ * bucket per tensor; the rest (embedding, final norm, LM head) by model_share_rest_grads. */
+void model_share_layer_grads(Model *m, int l);
+void model_share_rest_grads(Model *m);
 void model_zero_grad(Model *m);
 /* The LoRA dropout mask (0 or 1 / (1 - p) per element) that the next training forward
  * applies to the input of layer `layer`'s target t, N x I: for tests and tools. */

@@ -89,6 +89,9 @@ static const Flag flags[] = {
                                        "file's order)"),
     F("mpi-timeout", T_INT, mpi_timeout, "1800", "under mpirun: seconds a rank may wait in a collective before the job "
                                                 "is ended (a rank died or hangs)"),
+    F("overlap-allreduce", T_BOOL, overlap_allreduce, "1", "under mpirun: sum each layer's gradients while the "
+                                                           "layers below are still in the backward (=false: one "
+                                                           "sum after the backward)"),
     F("max-bad-steps", T_INT, max_bad_steps, "10", "training: steps whose loss or gradient is NaN or Inf are skipped "
                                                    "(nothing applied); after this many more the run stops"),
     F("lora-r", T_INT, lora_r, "0", "LoRA rank: train an adapter (PEFT's LoRA) on the frozen base instead of every "
@@ -208,14 +211,15 @@ cJSON *options_to_json(const Options *o) {
 }
 
 /* The flags a resumed run may change: where and how often it writes, how many threads, what
- * it reports, --recompute (the same gradients bit for bit), and where it ends (--max-steps,
+ * it reports, --recompute (the same gradients bit for bit), --overlap-allreduce (the same sums),
+ * and where it ends (--max-steps,
  * --max-bad-steps). Any other flag given with
  * --resume must agree with the run in the checkpoint, else the run would silently become
  * another one (another model, loss, rank, data, schedule). */
 static const char *const resume_may_change[] = {"out", "threads", "save-every", "keep-last", "save-dtype",
                                                "max-shard-size", "export-gguf", "report-memory", "log-pairs",
                                                "recompute", "skip-bad-rows", "max-steps", "max-bad-steps", "mpi-timeout",
-                                               NULL};
+                                               "overlap-allreduce", NULL};
 
 static int same_path(const char *a, const char *b) {
     char *ra = realpath(a, NULL), *rb = realpath(b, NULL);
@@ -236,7 +240,8 @@ void options_check_resume(const Options *o, const cJSON *saved, const char *ckpt
         char *w = cJSON_PrintUnformatted(was), *n = cJSON_PrintUnformatted(is);
         die("%s: --%s %s contradicts the run being resumed, which has %s (a resumed run may change only --out, "
             "--threads, --save-every, --keep-last, --save-dtype, --max-shard-size, --export-gguf, --report-memory, "
-            "--log-pairs, --recompute, --skip-bad-rows, --max-steps, --max-bad-steps, --mpi-timeout)", ckpt, name, n, w);
+            "--log-pairs, --recompute, --skip-bad-rows, --max-steps, --max-bad-steps, --mpi-timeout, "
+            "--overlap-allreduce)", ckpt, name, n, w);
     }
     cJSON_Delete(now);
 }

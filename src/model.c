@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "dist.h"
 #include "dtype.h"
 #include "ops.h"
 #include "quant.h"
@@ -489,6 +490,7 @@ static void linear_forward(const Model *m, const WeightSet *W, LoraTarget t, int
 static void linear_backward(Model *m, LoraTarget t, int l, const float *lh, float *dx, const float *dout,
                             const float *x, int N, int I, int O) {
     ParamKind wk = linear_kinds[t].w, bk = linear_kinds[t].b;
+    dist_progress(); /* the gradient sums under way move on between the products */
     matmul_backward(dx, param_ptr(m, m->grads, wk, l), (int)bk >= 0 ? param_ptr(m, m->grads, bk, l) : NULL, dout, x,
                     model_weight(m, wk, l), N, I, O);
     ParamKind ak = lora_a_kind(t), bb = lora_b_kind(t);
@@ -714,9 +716,25 @@ void model_backward(Model *m) {
         if (dx)
             rmsnorm_backward(d->dres, param_ptr(m, G, P_ATTN_NORM, l), d->dtmp, b.x_in,
                              model_weight(m, P_ATTN_NORM, l).data, b.rstd1, N, E);
+        if (m->share_grads) model_share_layer_grads(m, l); /* layer l is final: its sums can go */
     }
     float *demb = param_ptr(m, G, P_EMBED, 0);
     if (demb) embedding_backward(demb, d->dres, bt->tokens, N, E);
+}
+
+void model_share_layer_grads(Model *m, int l) {
+    for (int k = 0; k < P_KINDS; k++) {
+        float *g = m->info[k].present && m->info[k].per_layer ? param_ptr(m, m->grads, (ParamKind)k, l) : NULL;
+        if (g) dist_sum_floats_start(g, m->info[k].numel);
+    }
+}
+
+void model_share_rest_grads(Model *m) {
+    for (int k = 0; k < P_KINDS; k++) {
+        /* present: a tied LM head's offset is the embedding's, which must be summed once */
+        float *g = m->info[k].present && !m->info[k].per_layer ? param_ptr(m, m->grads, (ParamKind)k, 0) : NULL;
+        if (g) dist_sum_floats_start(g, m->info[k].numel);
+    }
 }
 
 void model_tensor_rows(const Model *m, ParamKind kind, int layer, size_t r0, size_t n, float *dst, int merge) {

@@ -832,11 +832,16 @@ static int stage_train(Options *o) {
         FILE *step_pairs = log_pairs ? open_memstream(&pair_text, &pair_len) : NULL;
         lines.n = 0;
         model_zero_grad(&m);
+        int overlap = dist_size() > 1 && o->overlap_allreduce;
+        m.share_grads = 0;
         for (int k = 0; k < micro; k++) {
             loader_next(&loader, &m);
             step_lines_add(&lines, &loader, &rows);
             m.dropout_key = dropout_seed((uint64_t)o->seed, step, k); /* LoRA dropout: the same on --resume */
             if (m.batch.B == 0) continue; /* this rank's share of a short last batch */
+            /* a poisoned line's NaN goes in before the backward that may start the sums */
+            if (poison && step_has_line(&lines, poison)) m.grads[0] = NAN;
+            m.share_grads = overlap && k == micro - 1;
             Batch *b = &m.batch;
             size_t N = (size_t)b->B * b->T;
             for (size_t i = 0; i < N; i++) ss.seen += b->seg[i] >= 0;
@@ -883,10 +888,18 @@ static int stage_train(Options *o) {
             }
             model_backward(&m);
         }
-        if (poison && step_has_line(&lines, poison)) m.grads[0] = NAN;
         /* data parallel: the shares' gradients and numbers summed, the same on every rank, so
-         * each takes the same decisions and the same AdamW step */
-        dist_sum_floats(m.grads, m.n_params);
+         * each takes the same decisions and the same AdamW step. With the overlap, the last
+         * backward has started each layer's sums already (unless this rank's share of it was
+         * empty: then it starts them now, in the same order) */
+        if (overlap) {
+            if (!m.share_grads)
+                for (int l = m.cfg.n_layers - 1; l >= 0; l--) model_share_layer_grads(&m, l);
+            model_share_rest_grads(&m);
+            dist_sum_wait();
+        } else {
+            dist_sum_floats(m.grads, m.n_params);
+        }
         int stopping = step_stats_reduce(&ss, stop_signal != 0);
         double grad_norm = clip_grad_norm(m.grads, m.n_params, o->max_grad_norm);
         double lr = optim_lr(&oc, step);
