@@ -2,7 +2,11 @@
 """Turn the Hugging Face hub's parquet files of ultrachat_200k / ultrafeedback_binarized into
 the JSONL this trainer reads (one JSON object per line, the datasets' own column names).
 
-Needs pyarrow on your machine (pip install pyarrow); the trainer itself does not.
+Needs pyarrow on your machine (pip install pyarrow); the trainer itself does not. No test runs
+this script (pyarrow does not install on this project's machines): the tested converter is
+scripts/parquet/parquet_to_jsonl.mjs (Node.js, npm ci --prefix scripts/parquet), which also
+checks each file's schema and skips the rows the trainer could not read. Use this one where
+pyarrow is at hand and Node.js is not.
 
     huggingface-cli download HuggingFaceH4/ultrachat_200k --repo-type dataset --local-dir uc200k
     huggingface-cli download HuggingFaceH4/ultrafeedback_binarized --repo-type dataset --local-dir ufb

@@ -7,8 +7,12 @@ cd "$(dirname "$0")/.."
 # Node.js runs the reference implementations the tests compare against (npm packages pinned
 # in tests/package.json): any node >= 18 on PATH will do, else Debian's.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || ./scripts/install-deps.sh nodejs npm
-[ -d tests/node_modules/@lenml/tokenizers ] && [ -d tests/node_modules/@huggingface/gguf ] ||
+[ -d tests/node_modules/@lenml/tokenizers ] && [ -d tests/node_modules/@huggingface/gguf ] &&
+    [ -d tests/node_modules/parquet-wasm ] && [ -d tests/node_modules/apache-arrow ] ||
     npm ci --prefix tests --no-audit --no-fund --loglevel=error
+# the parquet-to-JSONL converter's own packages (scripts/parquet/package.json), as a user installs them
+[ -d scripts/parquet/node_modules/hyparquet ] && [ -d scripts/parquet/node_modules/hyparquet-compressors ] ||
+    npm ci --prefix scripts/parquet --no-audit --no-fund --loglevel=error
 make -s train build/engine_check build/test_ops_fd build/test_losses build/optim_check build/test_gemm_avx512 build/test_gemm_avx2 build/test_gemm_portable build/asan/train
 # the data-parallel build too (tests/test_mpi.py), beside the plain one
 make -s USE_MPI=1 BIN=build/mpi/train

@@ -48,6 +48,7 @@ run "GGUF in and out" $PY tests/test_gguf.py
 run "tokenizer files in both formats" $PY tests/test_tokenizer_files.py
 run "tokenizer conformance (ids as the reference tokenizers)" $PY tests/test_tokenizer.py
 run "chat templates and datasets" $PY tests/test_chat_data.py
+run "the hub's parquet files to JSONL: both datasets' schemas, four codecs, bad files" $PY tests/test_parquet.py
 run "generation: the KV cache against the full forward, torch and --no-kv-cache" $PY tests/test_generate.py
 run "the study's task: scorer, datasets, pairs" $PY tests/test_task.py
 run "the pairwise judge: known verdicts, external verdicts, exact intervals" $PY tests/test_judge.py
