@@ -33,6 +33,7 @@ typedef struct {
     int num_samples;           /* generate: completions per prompt */
     int no_kv_cache;           /* generate: the reference loop without a cache */
     double temperature, top_p;
+    const char *dtype;         /* the matrix products' inputs: fp32 | bf16 (gemm.h) */
     const char *ref_dtype;     /* fp32 | bf16 */
     const char *save_dtype;    /* f32 | bf16 | f16 | q8_0 (GGUF only) */
     const char *export_gguf;   /* also write the model as this GGUF file */

@@ -26,3 +26,21 @@ void sgemm_reference(int M, int N, int K, const float *A, long a_rs, long a_cs, 
                      float *C, long ldc, int accumulate);
 /* Which micro-kernel this build uses: "avx512", "avx2" or "portable". */
 const char *sgemm_kernel_name(void);
+
+/* The products' input precision, for the whole program (--dtype): GEMM_F32, or GEMM_BF16:
+ * every product's inputs (A and B, weights and activations alike) are rounded to bf16, round
+ * to nearest even, as they are packed, and the products are accumulated in fp32 into the
+ * fp32 C, as PyTorch's bf16 autocast multiplies. A BF16 weight is packed as it is stored, no
+ * widening. Where the CPU has AVX512_BF16 (checked at run time) a vdpbf16ps micro-kernel
+ * multiplies bf16 pairs along K; elsewhere the fp32 kernel multiplies the rounded values
+ * (exact products of bf16 values, so the two differ only in the order of the additions and
+ * in vdpbf16ps flushing denormals to zero). */
+typedef enum { GEMM_F32, GEMM_BF16 } GemmDtype;
+void gemm_set_dtype(GemmDtype d);
+GemmDtype gemm_get_dtype(void);
+/* GEMM_BF16's path: "avx512bf16" or "portable". gemm_bf16_portable(1) forces the portable
+ * path even where the CPU has AVX512_BF16 (tests, benchmarks). */
+const char *gemm_bf16_kernel_name(void);
+void gemm_bf16_portable(int on);
+/* x rounded to the nearest bf16 (ties to even), as a float; NaN stays NaN. */
+float round_bf16(float x);

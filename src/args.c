@@ -72,6 +72,8 @@ static const Flag flags[] = {
     F("top-p", T_DBL, top_p, "0.9", "generate: nucleus sampling mass"),
     F("recompute", T_BOOL, recompute, "0", "training: keep only each layer's input and recompute the layer in the "
                                            "backward (about a third more layer compute, far less memory)"),
+    F("dtype", T_STR, dtype, "fp32", "matrix products: fp32 | bf16 (inputs rounded to bf16 and products summed in fp32, "
+                                    "as PyTorch's bf16 autocast; weights, gradients and AdamW stay fp32)"),
     F("ref-dtype", T_STR, ref_dtype, "fp32", "frozen reference weights in memory: fp32 | bf16"),
     F("save-dtype", T_STR, save_dtype, "f32", "dtype of written weights: f32 | bf16 | f16; q8_0 for GGUF"),
     F("export-gguf", T_STR, export_gguf, NULL, "also write the model as a GGUF file llama.cpp loads (Q/K rows "
@@ -295,6 +297,8 @@ void options_validate(Options *o) {
     if (o->batch_size <= 0) die("--batch-size must be at least 1");
     if (o->seq_len <= 1) die("--seq-len must be at least 2");
     if (o->grad_accum <= 0) die("--grad-accum must be at least 1");
+    if (strcmp(o->dtype, "fp32") != 0 && strcmp(o->dtype, "bf16") != 0)
+        die("--dtype must be fp32 or bf16, got \"%s\"", o->dtype);
     if (strcmp(o->ref_dtype, "fp32") != 0 && strcmp(o->ref_dtype, "bf16") != 0)
         die("--ref-dtype must be fp32 or bf16, got \"%s\"", o->ref_dtype);
     if (strcmp(o->loss, "dpo") && strcmp(o->loss, "spo") && strcmp(o->loss, "ipo") && strcmp(o->loss, "hinge"))

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "dtype.h"
 #include "gguf.h"
 #include "quant.h"
 
@@ -254,6 +255,275 @@ static void pack_b_typed_row(float *dst, const TypedB *t, int k, int kc, int j0,
     }
 }
 
+/* ---------------------------------------------------------------- bf16 products (--dtype bf16) */
+
+static GemmDtype dtype = GEMM_F32;
+static int bf16_forced_portable;
+
+void gemm_set_dtype(GemmDtype d) { dtype = d; }
+GemmDtype gemm_get_dtype(void) { return dtype; }
+void gemm_bf16_portable(int on) { bf16_forced_portable = on; }
+float round_bf16(float x) { return bf16_to_f32(f32_to_bf16(x)); }
+
+static void round_panel(float *p, size_t n) {
+    for (size_t i = 0; i < n; i++) p[i] = round_bf16(p[i]);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define BF16_KERNEL
+#endif
+
+#ifdef BF16_KERNEL
+static int bf16_kernel_on(void) {
+    static int has = -1;
+    if (has < 0) has = __builtin_cpu_supports("avx512bf16");
+    return has && !bf16_forced_portable;
+}
+const char *gemm_bf16_kernel_name(void) { return bf16_kernel_on() ? "avx512bf16" : "portable"; }
+#else
+const char *gemm_bf16_kernel_name(void) { return "portable"; }
+#endif
+
+#ifdef BF16_KERNEL
+#include <immintrin.h>
+/* vdpbf16ps multiplies bf16 pairs along K: lane j of acc += a.lo * b.lo + a.hi * b.hi. So the
+ * panels hold pairs (A(i, 2q), A(i, 2q + 1)) and (B(2q, j), B(2q + 1, j)) as one 32-bit word,
+ * low half the even depth: A's panel [q][BMR] words, B's [q][BNR], zero past the edges (a zero
+ * pair adds nothing). A slice is BKC deep, twice the fp32 one, so the bf16 panels fill the
+ * fp32 ones' buffers exactly: no memory beyond theirs. */
+#define BMR 8
+#define BNR 32
+#define BKC (2 * KC)
+#define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+
+static inline uint32_t pair_bf16(float lo, float hi) {
+    return (uint32_t)f32_to_bf16(lo) | (uint32_t)f32_to_bf16(hi) << 16;
+}
+
+/* The micro-kernel: acc[BMR][BNR] over kp pairs, accumulators in 16 registers. */
+BF16_TARGET static void kernel_bf16(int kp, const uint32_t *a, const uint32_t *b, float *c, long ldc, int accumulate) {
+    __m512 acc[BMR][2];
+    for (int i = 0; i < BMR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    for (int q = 0; q < kp; q++) {
+        __m512bh b0 = (__m512bh)_mm512_load_si512(b), b1 = (__m512bh)_mm512_load_si512(b + 16);
+        for (int i = 0; i < BMR; i++) {
+            __m512bh ai = (__m512bh)_mm512_set1_epi32((int)a[i]);
+            acc[i][0] = _mm512_dpbf16_ps(acc[i][0], ai, b0);
+            acc[i][1] = _mm512_dpbf16_ps(acc[i][1], ai, b1);
+        }
+        a += BMR, b += BNR;
+    }
+    for (int i = 0; i < BMR; i++) {
+        float *row = c + (long)i * ldc;
+        if (accumulate) {
+            acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_loadu_ps(row));
+            acc[i][1] = _mm512_add_ps(acc[i][1], _mm512_loadu_ps(row + 16));
+        }
+        _mm512_storeu_ps(row, acc[i][0]);
+        _mm512_storeu_ps(row + 16, acc[i][1]);
+    }
+}
+
+/* 16 fp32 of each of two depths rounded and paired: word j = (lo[j], hi[j]). */
+BF16_TARGET static inline __m512i pairs_from_f32(const float *lo, const float *hi) {
+    __m512i l = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(lo)));
+    __m512i h = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(hi)));
+    return _mm512_or_si512(l, _mm512_slli_epi32(h, 16));
+}
+
+/* The same from 16 bf16 of each depth, as stored: no rounding, no widening. */
+BF16_TARGET static inline __m512i pairs_from_bf16(const uint16_t *lo, const uint16_t *hi) {
+    __m512i l = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)lo));
+    __m512i h = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)hi));
+    return _mm512_or_si512(l, _mm512_slli_epi32(h, 16));
+}
+
+/* Transpose 16 x 16 words: afterwards r[k] holds word k of every input row. */
+BF16_TARGET static inline void transpose16(__m512i r[16]) {
+    __m512i t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+        r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+        r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+        r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+    }
+    /* each 128-bit lane now holds a 4 x 4 block transposed; move the blocks into place */
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0x88);
+        t[i + 4] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0xdd);
+        t[i + 8] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0x88);
+        t[i + 12] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0xdd);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0xdd);
+        r[i + 4] = _mm512_shuffle_i32x4(t[i + 4], t[i + 12], 0x88);
+        r[i + 12] = _mm512_shuffle_i32x4(t[i + 4], t[i + 12], 0xdd);
+    }
+}
+
+/* A's rows [i0, i0 + BMR) x depths [p0, p0 + kc) as pairs, rounded; zero past M and kc. */
+BF16_TARGET static void pack_a_bf16(uint32_t *dst, const float *A, long rs, long cs, int i0, int M, int p0, int kc) {
+    int rows = M - i0 < BMR ? M - i0 : BMR, kp = (kc + 1) / 2, q = 0;
+    if (rs == 1 && rows == BMR) { /* A transposed: each depth's BMR rows are contiguous */
+        for (; 2 * q + 1 < kc; q++) {
+            const float *lo = A + (long)(p0 + 2 * q) * cs + i0, *hi = lo + cs;
+            __m128i l = (__m128i)_mm256_cvtneps_pbh(_mm256_loadu_ps(lo)), h = (__m128i)_mm256_cvtneps_pbh(_mm256_loadu_ps(hi));
+            _mm_storeu_si128((__m128i *)(dst + (size_t)q * BMR), _mm_unpacklo_epi16(l, h));
+            _mm_storeu_si128((__m128i *)(dst + (size_t)q * BMR + 4), _mm_unpackhi_epi16(l, h));
+        }
+    }
+    if (cs == 1 && rows == BMR) { /* rows along k: 32 depths of each row, transposed in registers */
+        for (; q + 16 <= kc / 2; q += 16) {
+            __m512i r[16];
+            for (int i = 0; i < BMR; i++) {
+                const float *src = A + (long)(i0 + i) * rs + p0 + 2 * q;
+                r[i] = (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(src + 16), _mm512_loadu_ps(src));
+            }
+            for (int i = BMR; i < 16; i++) r[i] = _mm512_setzero_si512();
+            transpose16(r); /* r[k]: pair q + k of the BMR rows, in the low half */
+            for (int k = 0; k < 16; k++) _mm256_storeu_si256((__m256i *)(dst + (size_t)(q + k) * BMR), _mm512_castsi512_si256(r[k]));
+        }
+    }
+    for (int i = 0; i < BMR; i++) { /* what is left: the edges, other strides */
+        const float *src = A + (long)(i0 + i) * rs + (long)p0 * cs;
+        for (int k = q; k < kp; k++) {
+            float lo = i < rows ? src[(long)(2 * k) * cs] : 0, hi = i < rows && 2 * k + 1 < kc ? src[(long)(2 * k + 1) * cs] : 0;
+            dst[(size_t)k * BMR + i] = pair_bf16(lo, hi);
+        }
+    }
+}
+
+/* B's depths [p0, p0 + kc) x columns [j0, j0 + BNR) as pairs into dst [kp][BNR]. Sources:
+ * fp32 through strides (B32), or the typed W (a BF16 W read as stored; other types
+ * dequantized into fp32 first, as the fp32 path does). */
+BF16_TARGET static void pack_b_bf16(uint32_t *dst, const float *B32, long rs, long cs, const TypedB *W, int j0, int N,
+                                    int p0, int kc) {
+    int cols = N - j0 < BNR ? N - j0 : BNR, kp = (kc + 1) / 2;
+    float tmp[BNR * BKC] __attribute__((aligned(64))); /* dequantized rows of a typed W */
+    if (W && W->type != GGML_BF16) { /* W^T of another type: dequantize, then pack as fp32
+                                      * (W itself goes through pack_b_bf16_typed_rows) */
+        for (int j = 0; j < cols; j++) typed_row(W, j0 + j, p0, kc, tmp + (size_t)j * BKC);
+        B32 = tmp, rs = 1, cs = BKC, j0 = 0, p0 = 0, N = cols, W = NULL;
+    }
+    const uint16_t *W16 = W ? (const uint16_t *)W->w : NULL;
+    long wr = W ? (long)(W->row_bytes / 2) : 0; /* a BF16 W's row length in elements */
+    int q = 0;
+    if (cols == BNR) {
+        if (W16 && !W->trans) { /* B(k, j) = W[k][j]: two rows of W make 16 pairs at a time */
+            for (; 2 * q + 1 < kc; q++)
+                for (int j = 0; j < BNR; j += 16) {
+                    const uint16_t *lo = W16 + (long)(p0 + 2 * q) * wr + j0 + j;
+                    _mm512_store_si512(dst + (size_t)q * BNR + j, pairs_from_bf16(lo, lo + wr));
+                }
+        } else if (!W16 && cs == 1) { /* rows of B contiguous along j */
+            for (; 2 * q + 1 < kc; q++)
+                for (int j = 0; j < BNR; j += 16) {
+                    const float *lo = B32 + (long)(p0 + 2 * q) * rs + j0 + j;
+                    _mm512_store_si512(dst + (size_t)q * BNR + j, pairs_from_f32(lo, lo + rs));
+                }
+        } else if (W16 || rs == 1) { /* columns contiguous along k (x W^T): pairs are adjacent
+                                      * in a column; 16 columns x 16 pairs transposed at a time */
+            for (; q + 16 <= kc / 2; q += 16)
+                for (int j = 0; j < BNR; j += 16) {
+                    __m512i r[16];
+                    for (int jj = 0; jj < 16; jj++) {
+                        if (W16) {
+                            r[jj] = _mm512_loadu_si512(W16 + (long)(j0 + j + jj) * wr + p0 + 2 * q);
+                        } else {
+                            const float *src = B32 + (long)(j0 + j + jj) * cs + p0 + 2 * q;
+                            __m256i lo = (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(src));
+                            __m256i hi = (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(src + 16));
+                            r[jj] = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+                        }
+                    }
+                    transpose16(r);
+                    for (int k = 0; k < 16; k++) _mm512_store_si512(dst + (size_t)(q + k) * BNR + j, r[k]);
+                }
+        }
+    }
+    for (int k = q; k < kp; k++) /* what is left: the edges, other strides */
+        for (int j = 0; j < BNR; j++) {
+            float lo = 0, hi = 0;
+            if (j < cols) {
+                if (W16) {
+                    long at0 = W->trans ? (long)(j0 + j) * wr + p0 + 2 * k : (long)(p0 + 2 * k) * wr + j0 + j;
+                    long step = W->trans ? 1 : wr;
+                    lo = bf16_to_f32(W16[at0]);
+                    hi = 2 * k + 1 < kc ? bf16_to_f32(W16[at0 + step]) : 0;
+                } else {
+                    lo = B32[(long)(p0 + 2 * k) * rs + (long)(j0 + j) * cs];
+                    hi = 2 * k + 1 < kc ? B32[(long)(p0 + 2 * k + 1) * rs + (long)(j0 + j) * cs] : 0;
+                }
+            }
+            dst[(size_t)k * BNR + j] = pair_bf16(lo, hi);
+        }
+}
+
+/* B = W of a type other than BF16 (dy W for a frozen quantized or F16 base): pair q of the
+ * block is rows p0 + 2q and p0 + 2q + 1 of W over columns [j0, j0 + nc); dequantize both once
+ * and hand BNR-wide pieces to every panel. */
+static void pack_b_bf16_typed_rows(uint32_t *dst, const TypedB *W, int q, int kp, int kc, int j0, int nc, int p0) {
+    float lo[NC] __attribute__((aligned(64))), hi[NC] __attribute__((aligned(64)));
+    typed_row(W, p0 + 2 * q, j0, nc, lo);
+    if (2 * q + 1 < kc) typed_row(W, p0 + 2 * q + 1, j0, nc, hi);
+    else memset(hi, 0, sizeof(float) * (size_t)nc);
+    for (int jp = 0; jp * BNR < nc; jp++) {
+        uint32_t *d = dst + (size_t)jp * BNR * kp + (size_t)q * BNR;
+        for (int j = 0; j < BNR; j++) {
+            int c = jp * BNR + j;
+            d[j] = c < nc ? pair_bf16(lo[c], hi[c]) : 0;
+        }
+    }
+}
+
+/* The loop nest of gemm() below with bf16 panels and the vdpbf16ps kernel. */
+BF16_TARGET static void gemm_bf16(int M, int N, int K, const float *A, long a_rs, long a_cs, const float *B32,
+                                  const TypedB *W, long b_rs, long b_cs, float *C, long ldc, int accumulate) {
+    uint32_t *Ap = (uint32_t *)packed_a, *Bp = (uint32_t *)packed_b;
+    for (int p0 = 0; p0 < K; p0 += BKC) {
+        int kc = K - p0 < BKC ? K - p0 : BKC, kp = (kc + 1) / 2, acc = accumulate || p0 > 0;
+        for (int j0 = 0; j0 < N; j0 += NC) {
+            int nc = N - j0 < NC ? N - j0 : NC, np = (nc + BNR - 1) / BNR;
+            if (W && !W->trans && W->type != GGML_BF16) {
+#pragma omp parallel for schedule(static)
+                for (int q = 0; q < kp; q++) pack_b_bf16_typed_rows(Bp, W, q, kp, kc, j0, nc, p0);
+            } else {
+#pragma omp parallel for schedule(static)
+                for (int jp = 0; jp < np; jp++)
+                    pack_b_bf16(Bp + (size_t)jp * BNR * kp, B32, b_rs, b_cs, W, j0 + jp * BNR, N, p0, kc);
+            }
+            for (int i0 = 0; i0 < M; i0 += MC) {
+                int mc = M - i0 < MC ? M - i0 : MC, mp = (mc + BMR - 1) / BMR;
+#pragma omp parallel for schedule(static)
+                for (int ip = 0; ip < mp; ip++) pack_a_bf16(Ap + (size_t)ip * BMR * kp, A, a_rs, a_cs, i0 + ip * BMR, M, p0, kc);
+#pragma omp parallel for collapse(2) schedule(static)
+                for (int ip = 0; ip < mp; ip++)
+                    for (int jp = 0; jp < np; jp++) {
+                        int i = i0 + ip * BMR, j = j0 + jp * BNR;
+                        const uint32_t *a = Ap + (size_t)ip * BMR * kp, *b = Bp + (size_t)jp * BNR * kp;
+                        if (i + BMR <= M && j + BNR <= N) {
+                            kernel_bf16(kp, a, b, C + (long)i * ldc + j, ldc, acc);
+                        } else {
+                            float tile[BMR * BNR] __attribute__((aligned(64)));
+                            int rows = M - i < BMR ? M - i : BMR, cols = N - j < BNR ? N - j : BNR;
+                            for (int r = 0; r < rows; r++)
+                                for (int c = 0; c < cols; c++) tile[r * BNR + c] = acc ? C[(long)(i + r) * ldc + j + c] : 0;
+                            kernel_bf16(kp, a, b, tile, BNR, 1);
+                            for (int r = 0; r < rows; r++)
+                                for (int c = 0; c < cols; c++) C[(long)(i + r) * ldc + j + c] = tile[r * BNR + c];
+                        }
+                    }
+            }
+        }
+    }
+}
+#endif
+
 /* ---------------------------------------------------------------- the loop nest */
 
 /* B is read from B32 (fp32, through b_rs and b_cs) or, when that is NULL, from the typed W. */
@@ -266,6 +536,15 @@ static void gemm(int M, int N, int K, const float *A, long a_rs, long a_cs, cons
         return;
     }
     sgemm_reserve();
+#ifdef BF16_KERNEL
+    if (dtype == GEMM_BF16 && bf16_kernel_on()) {
+        gemm_bf16(M, N, K, A, a_rs, a_cs, B32, W, b_rs, b_cs, C, ldc, accumulate);
+        return;
+    }
+#endif
+    /* --dtype bf16 without the instruction: the same products, of the rounded values, by the
+     * fp32 kernel (a BF16 weight widens exactly: nothing to round) */
+    int bf16 = dtype == GEMM_BF16, round_b = bf16 && (B32 || W->type != GGML_BF16);
     float *Ap = packed_a, *Bp = packed_b;
     for (int p0 = 0; p0 < K; p0 += KC) {
         int kc = K - p0 < KC ? K - p0 : KC, acc = accumulate || p0 > 0;
@@ -274,17 +553,23 @@ static void gemm(int M, int N, int K, const float *A, long a_rs, long a_cs, cons
             if (B32 || W->trans) {
 #pragma omp parallel for schedule(static)
                 for (int jp = 0; jp < np; jp++) {
-                    if (B32) pack_b(Bp + (size_t)jp * NR * kc, B32, b_rs, b_cs, j0 + jp * NR, N, p0, kc);
-                    else pack_b_typed_trans(Bp + (size_t)jp * NR * kc, W, j0 + jp * NR, N, p0, kc);
+                    float *panel = Bp + (size_t)jp * NR * kc;
+                    if (B32) pack_b(panel, B32, b_rs, b_cs, j0 + jp * NR, N, p0, kc);
+                    else pack_b_typed_trans(panel, W, j0 + jp * NR, N, p0, kc);
+                    if (round_b) round_panel(panel, (size_t)NR * kc);
                 }
             } else { /* rows of a typed W: one dequantization per row of the block */
 #pragma omp parallel for schedule(static)
                 for (int k = 0; k < kc; k++) pack_b_typed_row(Bp, W, k, kc, j0, nc, p0);
+                if (round_b) round_panel(Bp, (size_t)np * NR * kc);
             }
             for (int i0 = 0; i0 < M; i0 += MC) {
                 int mc = M - i0 < MC ? M - i0 : MC, mp = (mc + MR - 1) / MR;
 #pragma omp parallel for schedule(static)
-                for (int ip = 0; ip < mp; ip++) pack_a(Ap + (size_t)ip * MR * kc, A, a_rs, a_cs, i0 + ip * MR, M, p0, kc);
+                for (int ip = 0; ip < mp; ip++) {
+                    pack_a(Ap + (size_t)ip * MR * kc, A, a_rs, a_cs, i0 + ip * MR, M, p0, kc);
+                    if (bf16) round_panel(Ap + (size_t)ip * MR * kc, (size_t)MR * kc);
+                }
                 /* tiles of C, MR x NR each, split among the threads */
 #pragma omp parallel for collapse(2) schedule(static)
                 for (int ip = 0; ip < mp; ip++)

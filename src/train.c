@@ -1009,6 +1009,9 @@ static int run_stage_from_args(int argc, char **argv) {
         free(path);
     }
     dist_set_timeout(o.mpi_timeout);
+    gemm_set_dtype(strcmp(o.dtype, "bf16") == 0 ? GEMM_BF16 : GEMM_F32);
+    if (gemm_get_dtype() == GEMM_BF16 && dist_writer())
+        fprintf(stderr, "%s: matrix products in bf16 (%s kernel), fp32 accumulation\n", o.stage, gemm_bf16_kernel_name());
     if (dist_size() > 1 && !training)
         die("--stage %s runs in one process; only sft and pref are data parallel (start it without mpirun)", o.stage);
     if (strcmp(o.stage, "eval") == 0) return stage_eval(&o);

@@ -8,6 +8,7 @@
  *       forward over chosen and rejected together, backward, AdamW; --init initialises from the
  *       seed, --model loads; with --lora-r R an adapter on the base frozen as --base-dtype
  *       f32|bf16|f16|q8_0 says (--init) or as the file stores it (--model))
+ *   --dtype bf16 (any mode): matrix products of bf16-rounded inputs, as the trainer's --dtype bf16
  *   engine_check --model DIR|FILE.gguf --load-only                                   (load throughput)
  *   engine_check --model DIR --ref-model DIR --data PREF.jsonl --out R --loss pref:dpo:0.1
  *       one preference step: the reference's log-probs, the policy's forward and backward with
@@ -150,9 +151,11 @@ static int benchmark(const char *config_path, const char *model_path, uint32_t b
     if (lora.r > 0)
         snprintf(lora_note, sizeof lora_note, ", LoRA r %d on a frozen %s base", lora.r,
                  model_path ? "stored" : ggml_type_info(base_type)->name);
-    printf("engine: %s step %d x %d tokens, %d threads%s%s%s: median %.3f s (min %.3f, max %.3f over %d), %.0f tokens/s\n",
+    char dtype_note[64] = "";
+    if (gemm_get_dtype() == GEMM_BF16) snprintf(dtype_note, sizeof dtype_note, ", bf16 products (%s)", gemm_bf16_kernel_name());
+    printf("engine: %s step %d x %d tokens, %d threads%s%s%s%s: median %.3f s (min %.3f, max %.3f over %d), %.0f tokens/s\n",
            pref ? "PREF" : "SFT", B, T, omp_get_max_threads(), pref && ref_bf16 ? ", reference in bf16" : "",
-           recompute ? ", --recompute" : "", lora_note, med, secs[0], secs[repeat - 1], repeat, N / med);
+           recompute ? ", --recompute" : "", lora_note, dtype_note, med, secs[0], secs[repeat - 1], repeat, N / med);
     printf("        mean per step: zero grads %.3f s, forward %.3f s, backward %.3f s, clip + AdamW %.3f s\n",
            part[0] / repeat, part[1] / repeat, part[2] / repeat, part[3] / repeat);
     printf("memory: arena plan %s, baseline %s, peak RSS %s: peak - baseline - plan = %+.2f%% of the plan\n",
@@ -301,6 +304,11 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--pref")) bench_pref = 1;
         else if (!strcmp(argv[i], "--recompute")) recompute = 1;
         else if (!strcmp(argv[i], "--ref-bf16")) ref_bf16 = 1;
+        else if (!strcmp(argv[i], "--dtype") && i + 1 < argc) { /* bf16: the products' inputs rounded (gemm.h) */
+            const char *d = argv[++i];
+            if (strcmp(d, "bf16") && strcmp(d, "fp32")) die("engine_check: --dtype fp32|bf16, got %s", d);
+            gemm_set_dtype(strcmp(d, "bf16") == 0 ? GEMM_BF16 : GEMM_F32);
+        }
         else if (!strcmp(argv[i], "--lora-r") && i + 1 < argc) lora.r = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--lora-alpha") && i + 1 < argc) lora.alpha = atof(argv[++i]);
         else if (!strcmp(argv[i], "--lora-dropout") && i + 1 < argc) lora.dropout = atof(argv[++i]);

@@ -2,7 +2,13 @@
  * operands, shapes that are not multiples of the tiles, K across several packed slices,
  * and both accumulate modes. Relative error must stay below 1e-5. sgemm_w (a weight matrix
  * in a ggml type: bf16 here, then every block type below) must equal sgemm on the
- * dequantized matrix bit for bit, since it packs exactly those values. */
+ * dequantized matrix bit for bit, since it packs exactly those values.
+ *
+ * --dtype bf16 (gemm_set_dtype): both bf16 paths, the AVX512_BF16 kernel (where the CPU has it,
+ * else a SKIP line) and the portable one (fp32 FMA on the rounded values), against the triple
+ * loop on inputs rounded to bf16 first, and against each other, on the same shapes, on fp32
+ * and typed B: relative error below 1e-5 (the products of bf16 values are exact in fp32; only
+ * the order of the additions differs). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +58,43 @@ static void random_blocks(uint32_t type, uint8_t *dst, size_t n_blocks, unsigned
         }
 }
 
+/* The triple loop on A and B rounded to bf16, against gemm_set_dtype(GEMM_BF16) on the
+ * unrounded ones, through each bf16 path; W (typed, NULL: B is fp32) replaces B. */
+static double bf16_error(int M, int N, int K, const float *A, long a_rs, long a_cs, const float *B, long b_rs,
+                         long b_cs, uint32_t type, const void *W, int trans, const float *C0, long ldc, int accum) {
+    size_t na = (size_t)M * K, nb = (size_t)K * N;
+    float *Ar = malloc(sizeof(float) * na), *Br = malloc(sizeof(float) * nb);
+    float *C = malloc(sizeof(float) * (size_t)M * ldc), *R = malloc(sizeof(float) * (size_t)M * ldc);
+    for (size_t i = 0; i < na; i++) Ar[i] = round_bf16(A[i]);
+    for (size_t i = 0; i < nb; i++) Br[i] = round_bf16(B[i]); /* B: the typed W dequantized, as laid out */
+    memcpy(C, C0, sizeof(float) * (size_t)M * ldc), memcpy(R, C0, sizeof(float) * (size_t)M * ldc);
+    sgemm_reference(M, N, K, Ar, a_rs, a_cs, Br, b_rs, b_cs, R, ldc, accum);
+    gemm_set_dtype(GEMM_BF16);
+    if (W) sgemm_w(M, N, K, A, a_rs, a_cs, type, W, trans, C, ldc, accum);
+    else sgemm(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accum);
+    gemm_set_dtype(GEMM_F32);
+    double err = 0, scale = 1e-6;
+    for (long i = 0; i < (long)M * ldc; i++) err = fmax(err, fabs(C[i] - R[i])), scale = fmax(scale, fabs(R[i]));
+    free(Ar), free(Br), free(C), free(R);
+    return err / scale;
+}
+
+/* bf16_error through both paths; a FAIL line per path over 1e-5 (one PASS line per case). */
+static int check_bf16(const char *what, int M, int N, int K, const float *A, long a_rs, long a_cs, const float *B,
+                      long b_rs, long b_cs, uint32_t type, const void *W, int trans, const float *C0, long ldc,
+                      int accum) {
+    gemm_bf16_portable(1);
+    double portable = bf16_error(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, type, W, trans, C0, ldc, accum);
+    gemm_bf16_portable(0);
+    int fast = strcmp(gemm_bf16_kernel_name(), "avx512bf16") == 0;
+    double kernel = fast ? bf16_error(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, type, W, trans, C0, ldc, accum) : 0;
+    int ok = portable < 1e-5 && kernel < 1e-5;
+    printf("%s: bf16 %s %dx%dx%d, %s: relative error against the triple loop on rounded inputs: portable %.1e%s",
+           ok ? "PASS" : "FAIL", what, M, N, K, accum ? "accumulate" : "overwrite", portable, fast ? ", " : "\n");
+    if (fast) printf("avx512bf16 %.1e\n", kernel);
+    return !ok;
+}
+
 /* C = A W^T (trans) or A W for W [rows, cols] in `type`, against sgemm on the dequantized W. */
 static int check_typed(uint32_t type, int M, int rows, int cols, int trans, unsigned *seed) {
     const GgmlTypeInfo *ti = ggml_type_info(type);
@@ -72,9 +115,15 @@ static int check_typed(uint32_t type, int M, int rows, int cols, int trans, unsi
     for (long i = 0; i < (long)M * N; i++) differ += C[i] != R[i];
     printf("%s: sgemm_w %s W [%d, %d], A [%d, %d] x W%s: %ld of %ld elements differ from sgemm on the dequantized W\n",
            differ ? "FAIL" : "PASS", ti->name, rows, cols, M, K, trans ? "^T" : "", differ, (long)M * N);
+    char what[64];
+    snprintf(what, sizeof what, "a %s W%s", ti->name, trans ? "^T" : "");
+    for (long i = 0; i < (long)M * N; i++) R[i] = urand(seed);
+    if (trans) differ += check_bf16(what, M, N, K, A, K, 1, Wf, 1, K, type, W, 1, R, N, 1);
+    else differ += check_bf16(what, M, N, K, A, K, 1, Wf, N, 1, type, W, 0, R, N, 1);
     free(W), free(Wf), free(A), free(C), free(R);
     return differ != 0;
 }
+
 
 int main(void) {
     int shapes[][3] = {{1, 1, 1}, {7, 5, 3}, {8, 32, 256}, {33, 65, 257}, {100, 31, 600}, {5, 2100, 40}, {130, 17, 1},
@@ -119,8 +168,18 @@ int main(void) {
                     printf("%s: sgemm_b16 %dx%dx%d, A%s B%s, %s: %ld elements differ from sgemm on the widened B\n",
                            differ ? "FAIL" : "PASS", M, N, K, ta ? "^T" : "", tb ? "^T" : "",
                            accum ? "accumulate" : "overwrite", differ);
+                    /* bf16 products, B fp32 and B a BF16 weight (stored as B16, widened in B) */
+                    char what[64];
+                    snprintf(what, sizeof what, "A%s B%s", ta ? "^T" : "", tb ? "^T" : "");
+                    for (long i = 0; i < (long)K * N; i++) B[i] = urand(&seed);
+                    fails += check_bf16(what, M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, 0, NULL, 0, C, ldc, accum);
+                    for (long i = 0; i < (long)K * N; i++) B16[i] = f32_to_bf16(B[i]), B[i] = bf16_to_f32(B16[i]);
+                    snprintf(what, sizeof what, "A%s, a BF16 W%s", ta ? "^T" : "", tb ? "^T" : "");
+                    fails += check_bf16(what, M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, GGML_BF16, B16, tb, C, ldc, accum);
                     free(A), free(B), free(C), free(R), free(B16);
                 }
+    if (strcmp(gemm_bf16_kernel_name(), "avx512bf16") != 0)
+        printf("SKIP: bf16: the AVX512_BF16 kernel: this CPU has no AVX512_BF16 (the portable bf16 path is tested)\n");
     /* every type a frozen base is kept in, through both packing paths: W^T panels (K across
      * three slices, a short last one) and rows of W (N across two NC-wide blocks) */
     const uint32_t types[] = {GGML_F32, GGML_F16, GGML_BF16, GGML_Q8_0, GGML_Q4_0, GGML_Q4_1, GGML_Q5_0,
