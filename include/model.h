@@ -207,10 +207,13 @@ void model_forward_ref(Model *m);
 void model_ref_from_params(Model *m);
 /* Gradients of sum_n dlogp[n] * logp[n], ADDED into m->grads. */
 void model_backward(Model *m);
-/* Data parallel: start the sum over ranks of layer l's trained gradients (dist.h), one
- * bucket per tensor; the rest (embedding, final norm, LM head) by model_share_rest_grads. */
+/* Data parallel: start the sum over ranks of trained gradients (dist.h), one bucket per
+ * tensor, in the order the backward finishes them: the head's (final norm, untied LM
+ * head), each layer's from the last, the embedding's. With share_grads set the backward
+ * starts the first two itself; the embedding's is the caller's. */
+void model_share_head_grads(Model *m);
 void model_share_layer_grads(Model *m, int l);
-void model_share_rest_grads(Model *m);
+void model_share_embed_grads(Model *m);
 void model_zero_grad(Model *m);
 /* The LoRA dropout mask (0 or 1 / (1 - p) per element) that the next training forward
  * applies to the input of layer `layer`'s target t, N x I: for tests and tools. */

@@ -685,6 +685,7 @@ void model_backward(Model *m) {
     float *x_last = layer_bufs(m, c->n_layers - 1, 1).x_out;
     rmsnorm_backward(d->dres, param_ptr(m, G, P_FINAL_NORM, 0), d->dtmp, x_last, model_weight(m, P_FINAL_NORM, 0).data,
                      f->rstdf, N, E);
+    if (m->share_grads) model_share_head_grads(m); /* final now: their sums go first */
 
     WeightSet W = policy_weights(m, m->dropout_on);
     for (int l = c->n_layers - 1; l >= 0; l--) {
@@ -729,13 +730,19 @@ void model_share_layer_grads(Model *m, int l) {
     }
 }
 
-void model_share_rest_grads(Model *m) {
-    for (int k = 0; k < P_KINDS; k++) {
-        /* present: a tied LM head's offset is the embedding's, which must be summed once */
-        float *g = m->info[k].present && !m->info[k].per_layer ? param_ptr(m, m->grads, (ParamKind)k, 0) : NULL;
-        if (g) dist_sum_floats_start(g, m->info[k].numel);
-    }
+/* The final norm and an untied LM head are final once the backward has passed them; a tied
+ * head's gradient is the embedding's, which the backward's last op adds to. */
+static void share_kind(Model *m, ParamKind k) {
+    float *g = m->info[k].present ? param_ptr(m, m->grads, k, 0) : NULL;
+    if (g) dist_sum_floats_start(g, m->info[k].numel);
 }
+
+void model_share_head_grads(Model *m) {
+    share_kind(m, P_FINAL_NORM);
+    if (!m->cfg.tie_embeddings) share_kind(m, P_LM_HEAD);
+}
+
+void model_share_embed_grads(Model *m) { share_kind(m, P_EMBED); }
 
 void model_tensor_rows(const Model *m, ParamKind kind, int layer, size_t r0, size_t n, float *dst, int merge) {
     const ParamInfo *p = &m->info[kind];

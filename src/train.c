@@ -893,9 +893,11 @@ static int stage_train(Options *o) {
          * backward has started each layer's sums already (unless this rank's share of it was
          * empty: then it starts them now, in the same order) */
         if (overlap) {
-            if (!m.share_grads)
+            if (!m.share_grads) {
+                model_share_head_grads(&m);
                 for (int l = m.cfg.n_layers - 1; l >= 0; l--) model_share_layer_grads(&m, l);
-            model_share_rest_grads(&m);
+            }
+            model_share_embed_grads(&m);
             dist_sum_wait();
         } else {
             dist_sum_floats(m.grads, m.n_params);
