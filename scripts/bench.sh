@@ -12,19 +12,24 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 REPEAT=${REPEAT:-5}
 
-echo "== the machine: fp32 peak and the matrix multiply (src/gemm.c, $(nproc) cores)"
+echo "== the machine: fp32 and bf16 peaks and the matrix multiply in fp32 and bf16 (src/gemm.c, $(nproc) cores)"
 ./build/bench_gemm 2 | tee "$tmp/gemm.txt"
 P1=$(awk '/^fp32 peak.*, 1 thread/ {print $(NF-1)}' "$tmp/gemm.txt")
 P2=$(awk '/^fp32 peak.*, 2 thread/ {print $(NF-1)}' "$tmp/gemm.txt")
+# the vdpbf16ps peak, 0 where the CPU has no AVX512_BF16 (bf16 rows are then against the fp32 peak)
+B1=$(awk '/^bf16 peak.*, 1 thread/ {print $7}' "$tmp/gemm.txt"); B1=${B1:-0}
+B2=$(awk '/^bf16 peak.*, 2 thread/ {print $7}' "$tmp/gemm.txt"); B2=${B2:-0}
 echo "== the same products through PyTorch's BLAS (OpenBLAS), for comparison"
 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 /usr/bin/python3 scripts/bench_blas.py 1 "$P1"
 OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 /usr/bin/python3 scripts/bench_blas.py 2 "$P2"
 
 # the shapes of the performance issue; model GFLOP/s counts 6 (SFT) or 8 (preference, with the
-# reference's forward) FLOPs per weight per token plus attention's causal products
-/usr/bin/python3 scripts/bench_compare.py "tiny" 256 4 8 4 768 32000 4 256 "$REPEAT" "$P1" "$P2"
-/usr/bin/python3 scripts/bench_compare.py "qwen-shape (Qwen2.5-0.5B cut to 4 layers)" 896 4 14 2 4864 151936 2 256 \
-    "$REPEAT" "$P1" "$P2"
+# reference's forward) FLOPs per weight per token plus attention's causal products. Each fp32 row
+# is followed by the same step with bf16 products on both sides (--dtype bf16; PyTorch under bf16
+# autocast, fp32 master weights and AdamW, as TRL's bf16=True trains)
+/usr/bin/python3 scripts/bench_compare.py --bf16 "$B1,$B2" "tiny" 256 4 8 4 768 32000 4 256 "$REPEAT" "$P1" "$P2"
+/usr/bin/python3 scripts/bench_compare.py --bf16 "$B1,$B2" "qwen-shape (Qwen2.5-0.5B cut to 4 layers)" \
+    896 4 14 2 4864 151936 2 256 "$REPEAT" "$P1" "$P2"
 
 cat >"$tmp/qs.json" <<JSON
 {"model_type": "qwen2", "hidden_size": 896, "num_hidden_layers": 4, "num_attention_heads": 14,
@@ -39,6 +44,9 @@ echo "== qwen-shape LoRA SFT step on a frozen base in bf16 and q8_0 (the file's 
 for t in bf16 q8_0; do
     ./build/engine_check --init "$tmp/qs.json" --random-batch 2,256 --repeat 3 --threads 2 --lora-r 16 --base-dtype $t | head -1
 done
+echo "== the same on the bf16 base with bf16 products (--dtype bf16: the base packed as it is stored)"
+./build/engine_check --init "$tmp/qs.json" --random-batch 2,256 --repeat 3 --threads 2 --lora-r 16 --base-dtype bf16 \
+    --dtype bf16 | head -1
 
 echo "== qwen-shape preference step with the frozen reference in bf16 (--ref-dtype bf16), engine alone, 2 threads"
 ./build/engine_check --init "$tmp/qs.json" --random-batch 2,256 --repeat 3 --threads 2 --pref --ref-bf16
@@ -49,7 +57,22 @@ cat >"$tmp/q05.json" <<JSON
  "num_key_value_heads": 2, "intermediate_size": 4864, "vocab_size": 151936, "tie_word_embeddings": true,
  "rope_theta": 1000000.0, "rms_norm_eps": 1e-6}
 JSON
-./build/engine_check --init "$tmp/q05.json" --random-batch 4,512 --repeat 2 --threads 2
+./build/engine_check --init "$tmp/q05.json" --random-batch 4,512 --repeat 2 --threads 2 | tee "$tmp/q05-fp32.txt"
+echo "== the same with bf16 products (--dtype bf16)"
+./build/engine_check --init "$tmp/q05.json" --random-batch 4,512 --repeat 2 --threads 2 --dtype bf16 | tee "$tmp/q05-bf16.txt"
+/usr/bin/python3 - "$tmp/q05-fp32.txt" "$tmp/q05-bf16.txt" <<'PY'
+import re, sys
+rows = []
+for f in sys.argv[1:]:
+    out = open(f).read()
+    step = re.search(r"step (\d+) x (\d+) tokens.*median ([\d.]+) s", out)
+    mem = re.search(r"arena plan (.*?), baseline.*?peak RSS (.*?):", out)
+    tok = int(step.group(1)) * int(step.group(2)) / float(step.group(3)) if step else 0
+    rows.append((tok, *(mem.groups() if mem else ("?", "?"))))
+(f, fa, fr), (b, ba, br) = rows
+print(f"   bf16 against fp32: {b:.1f} against {f:.1f} tokens/s ({b / f if f else 0:.2f}x); "
+      f"arena plan {ba} against {fa}, peak RSS {br} against {fr}")
+PY
 echo "== the same with --recompute (only each layer's input kept; the layer is rebuilt in the backward)"
 ./build/engine_check --init "$tmp/q05.json" --random-batch 4,512 --repeat 2 --threads 2 --recompute
 

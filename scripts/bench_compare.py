@@ -2,10 +2,15 @@
 """Side by side, in one run: the engine (build/engine_check) and PyTorch (scripts/bench_torch.py)
 on the same model shape, batch, step and thread count. Prints tokens/s for each, their
 ratio, the engine's model GFLOP/s and its fraction of the machine's measured fp32 peak, and
-the engine's peak RSS next to its arena plan.
+the engine's peak RSS next to its arena plan. With --bf16, each row is followed by the same
+step with bf16 products on both sides (engine_check --dtype bf16; PyTorch under bf16 autocast,
+fp32 master weights and AdamW), run right after it, and the ratios of the bf16 step to the
+engine's fp32 step, to PyTorch fp32 and to PyTorch bf16.
 
-usage: bench_compare.py NAME HIDDEN LAYERS HEADS KV FFN VOCAB BATCH SEQ REPEAT PEAK1 PEAK2 [modes] [threads]
-  PEAK1/PEAK2: measured fp32 peak GFLOP/s with 1 and 2 threads (build/bench_gemm).
+usage: bench_compare.py [--bf16 BPEAK1,BPEAK2] NAME HIDDEN LAYERS HEADS KV FFN VOCAB BATCH SEQ REPEAT PEAK1 PEAK2
+                        [modes] [threads]
+  PEAK1/PEAK2: measured fp32 peak GFLOP/s with 1 and 2 threads (build/bench_gemm); BPEAK1/BPEAK2 the
+  bf16 (vdpbf16ps) peak, 0 where the CPU has no AVX512_BF16 (the bf16 rows are then against the fp32 peak).
   modes: sft, pref (full fine-tuning), lora-sft, lora-pref (LoRA r 16 on all seven linear layers of
   an fp32 base, both sides)."""
 import json
@@ -41,11 +46,16 @@ def model_flops(E, L, H, KV, F, V, B, T, mode):
 
 
 def main():
-    name = sys.argv[1]
-    E, L, H, KV, F, V, B, T, repeat = map(int, sys.argv[2:11])
-    peaks = {1: float(sys.argv[11]), 2: float(sys.argv[12])}
-    modes = sys.argv[13].split(",") if len(sys.argv) > 13 else ["sft", "pref"]
-    threads = [int(t) for t in sys.argv[14].split(",")] if len(sys.argv) > 14 else [1, 2]
+    args = sys.argv[1:]
+    bf16_peaks = None
+    if args and args[0] == "--bf16":
+        bf16_peaks = dict(zip((1, 2), map(float, args[1].split(","))))
+        args = args[2:]
+    name = args[0]
+    E, L, H, KV, F, V, B, T, repeat = map(int, args[1:10])
+    peaks = {1: float(args[10]), 2: float(args[11])}
+    modes = args[12].split(",") if len(args) > 12 else ["sft", "pref"]
+    threads = [int(t) for t in args[13].split(",")] if len(args) > 13 else [1, 2]
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump({"model_type": "qwen2", "hidden_size": E, "num_hidden_layers": L, "num_attention_heads": H,
                    "num_key_value_heads": KV, "intermediate_size": F, "vocab_size": V, "tie_word_embeddings": False,
@@ -57,37 +67,73 @@ def main():
         seqs = 2 * B if mode.endswith("pref") else B
         lora = mode.startswith("lora")
         flops = model_flops(E, L, H, KV, F, V, B, T, mode)
-        engine_s = {}
-        for t in threads:
+        tok = seqs * T
+        engine_s = {"fp32": {}, "bf16": {}}
+
+        def run(t, dtype):
+            """engine_check, then bench_torch.py, on t threads; the engine's stdout and PyTorch's"""
             env = dict(os.environ, OMP_NUM_THREADS=str(t), OPENBLAS_NUM_THREADS=str(t))
             e = subprocess.run([os.path.join(ROOT, "build", "engine_check"), "--init", cfg, "--random-batch",
                                 f"{B},{T}", "--repeat", str(repeat), "--threads", str(t)] +
                                (["--pref"] if mode.endswith("pref") else []) +
-                               (["--lora-r", str(LORA_R)] if lora else []), capture_output=True, text=True, env=env)
+                               (["--lora-r", str(LORA_R)] if lora else []) +
+                               (["--dtype", "bf16"] if dtype == "bf16" else []), capture_output=True, text=True,
+                               env=env)
             p = subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "scripts", "bench_torch.py"),
                                 *map(str, (E, L, H, KV, F, V, B, T, t, repeat)), mode.replace("lora-", "")] +
-                               ([f"lora:{LORA_R}"] if lora else []), capture_output=True, text=True, env=env)
+                               ([f"lora:{LORA_R}"] if lora else []) + (["bf16"] if dtype == "bf16" else []),
+                               capture_output=True, text=True, env=env)
             em = re.search(r"median ([\d.]+) s", e.stdout)
             pm = re.search(r"median ([\d.]+) s", p.stdout)
-            pb = re.search(r"products: ([\d.]+) s of a ([\d.]+) s", p.stdout)
-            mem = re.search(r"arena plan (.*?), baseline.*?peak RSS (.*?):.*?= ([+-][\d.]+%)", e.stdout)
             if not em or not pm:
-                print(f"  {mode} {t} thread(s): failed: {e.stderr.strip()[-200:]} {p.stderr.strip()[-200:]}")
+                print(f"  {mode} {dtype} {t} thread(s): failed: {e.stderr.strip()[-200:]} {p.stderr.strip()[-200:]}")
+                return None
+            return e.stdout, float(em.group(1)), p.stdout, float(pm.group(1))
+
+        def memory(out):
+            mem = re.search(r"arena plan (.*?), baseline.*?peak RSS (.*?):.*?= ([+-][\d.]+%)", out)
+            return f"peak RSS {mem.group(2)} vs plan {mem.group(1)} ({mem.group(3)})" if mem else "no memory line"
+
+        for t in threads:
+            r = run(t, "fp32")
+            if not r:
                 continue
-            es, ps = float(em.group(1)), float(pm.group(1))
-            engine_s[t] = es
-            tok = seqs * T
+            eout, es, pout, ps = r
+            engine_s["fp32"][t] = es
             gf = flops / es / 1e9
-            print(f"  {mode:9s} {t} thread(s): engine {tok / es:8.0f} tokens/s, pytorch {tok / ps:8.0f} tokens/s, "
+            print(f"  {mode:14s} {t} thread(s): engine {tok / es:8.0f} tokens/s, pytorch {tok / ps:8.0f} tokens/s, "
                   f"ratio {ps / es:5.2f}x | engine {gf:6.1f} GFLOP/s = {100 * gf / peaks[t]:4.1f}% of the "
-                  f"{peaks[t]:.0f} GFLOP/s peak | peak RSS {mem.group(2)} vs plan {mem.group(1)} ({mem.group(3)})")
+                  f"{peaks[t]:.0f} GFLOP/s peak | {memory(eout)}")
+            pb = re.search(r"products: ([\d.]+) s of a ([\d.]+) s", pout)
             if pb:  # where PyTorch's time goes, and what 2x PyTorch would take of this machine
                 print(f"       PyTorch's BLAS products: {100 * float(pb.group(1)) / float(pb.group(2)):.0f}% of its "
                       f"step; 2x PyTorch needs the engine's whole step at "
                       f"{100 * 2 * flops / ps / 1e9 / peaks[t]:.0f}% of the peak")
-        if 1 in engine_s and len(engine_s) > 1:
-            print(f"  {mode:9s} engine thread scaling: " + ", ".join(
-                f"{t} threads {engine_s[1] / engine_s[t]:.2f}x" for t in sorted(engine_s) if t > 1) + " one thread's speed")
+            if bf16_peaks is None:
+                continue
+            r = run(t, "bf16")
+            if not r:
+                continue
+            bout, bs, qout, qs = r
+            engine_s["bf16"][t] = bs
+            gf = flops / bs / 1e9
+            peak, peak_name = (bf16_peaks[t], "bf16") if bf16_peaks.get(t) else (peaks[t], "fp32")
+            print(f"  {mode + ' bf16':14s} {t} thread(s): engine {tok / bs:8.0f} tokens/s, pytorch bf16 autocast "
+                  f"{tok / qs:8.0f} tokens/s"
+                  f" | bf16 step: {es / bs:4.2f}x engine fp32, {ps / bs:4.2f}x PyTorch fp32, {qs / bs:4.2f}x PyTorch bf16"
+                  f" | engine {gf:6.1f} GFLOP/s = {100 * gf / peak:4.1f}% of the {peak:.0f} GFLOP/s {peak_name} peak"
+                  f" | {memory(bout)}")
+            pb = re.search(r"products: ([\d.]+) s of a ([\d.]+) s.*casts ([\d.]+) s", qout)
+            dt = re.search(r"autocast: (.*); oneDNN (\S+)", qout)
+            if pb:
+                print(f"       PyTorch bf16: {100 * float(pb.group(1)) / float(pb.group(2)):.0f}% of its step in matrix "
+                      f"products, {100 * float(pb.group(3)) / float(pb.group(2)):.0f}% in dtype casts; 2x PyTorch bf16 "
+                      f"needs the engine's whole bf16 step at {100 * 2 * flops / qs / 1e9 / peak:.0f}% of the {peak_name}"
+                      f" peak" + (f" ({dt.group(1)}; oneDNN {dt.group(2)})" if dt and t == threads[0] else ""))
+        for dtype, secs in engine_s.items():
+            if 1 in secs and len(secs) > 1:
+                print(f"  {mode + (' bf16' if dtype == 'bf16' else ''):14s} engine thread scaling: " + ", ".join(
+                    f"{t} threads {secs[1] / secs[t]:.2f}x" for t in sorted(secs) if t > 1) + " one thread's speed")
     os.unlink(cfg)
 
 

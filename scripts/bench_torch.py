@@ -13,7 +13,13 @@ the decoder (q, k, v, o, gate, up, down) gets PEFT's LoRA branch, y = W x + b + 
 written here as plain tensors (PEFT is not a Debian package); AdamW trains A and B only, and
 the preference step's reference is the base with the branch off.
 
-usage: bench_torch.py HIDDEN LAYERS HEADS KV_HEADS FFN VOCAB BATCH SEQ THREADS REPEAT [sft|pref] [lora:R]"""
+With "bf16" the step trains as TRL's bf16=True does on a CPU: the forward and the loss under
+torch.autocast("cpu", dtype=torch.bfloat16) (the matrix products' inputs cast to bf16, through
+oneDNN, which uses AVX512_BF16 where the CPU has it), the backward outside it, fp32 master
+weights and fp32 AdamW; the preference step's reference forward is under autocast too.
+
+usage: bench_torch.py HIDDEN LAYERS HEADS KV_HEADS FFN VOCAB BATCH SEQ THREADS REPEAT [sft|pref] [lora:R] [bf16]"""
+import contextlib
 import sys
 import time
 
@@ -24,8 +30,12 @@ BLAS_OPS = {"aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::addm
 
 def main():
     E, L, H, KV, F, V, B, T, threads, repeat = map(int, sys.argv[1:11])
-    mode = sys.argv[11] if len(sys.argv) > 11 else "sft"
-    R = int(sys.argv[12].split(":")[1]) if len(sys.argv) > 12 and sys.argv[12].startswith("lora:") else 0
+    opts = sys.argv[11:]
+    mode = "pref" if "pref" in opts else "sft"
+    R = next((int(o.split(":")[1]) for o in opts if o.startswith("lora:")), 0)
+    bf16 = "bf16" in opts
+    autocast = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if bf16 else contextlib.nullcontext  # noqa: E731
+    seen = {}  # one output dtype of each kind, to show what autocast made of the step
     pairs = B
     if mode == "pref":
         B = 2 * pairs  # chosen and rejected in one forward
@@ -53,8 +63,9 @@ def main():
 
     def lin(x, l, name, params, adapter=True):
         y = x @ params[f"{l}.{name}"].T
+        seen.setdefault("linear layers", y.dtype)
         if name in ("q", "k", "v"):
-            y = y + params[f"{l}.{name}b"]
+            y = y + params[f"{l}.{name}b"]  # bf16: the fp32 bias promotes q, k and v to fp32
         if R and adapter:
             y = y + (x @ lora[f"{l}.{name}.A"].T) @ lora[f"{l}.{name}.B"].T * scale
         return y
@@ -81,31 +92,36 @@ def main():
             k, v = k.repeat_interleave(H // KV, 2), v.repeat_interleave(H // KV, 2)
             q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)  # [B, H, T, D]
             s = (q @ k.transpose(-1, -2)) * D ** -0.5
+            seen.setdefault("attention scores", s.dtype)
             o = torch.softmax(s.masked_fill(causal, float("-inf")), -1) @ v
             h = h + lin(o.transpose(1, 2).reshape(B, T, H * D), l, "o", params, adapter)
             m = rms(h, params[f"{l}.n2"])
             h = h + lin(torch.nn.functional.silu(lin(m, l, "g", params, adapter)) * lin(m, l, "u", params, adapter), l,
                         "d", params, adapter)
-        return rms(h, params["norm"]) @ params["head"].T
+        logits = rms(h, params["norm"]) @ params["head"].T
+        seen.setdefault("logits", logits.dtype)
+        return logits
 
     opt = torch.optim.AdamW(lora.values() if R else params.values(), lr=1e-4)
     ref = params if R else {k: v.detach().clone() for k, v in params.items()}  # LoRA: the base, adapter off
     ids = torch.randint(0, V, (B, T))
 
-    def seq_logps(logits):
-        lp = torch.log_softmax(logits[:, :-1], -1).gather(-1, ids[:, 1:, None])[..., 0]
+    def seq_logps(logits):  # in fp32, as transformers' CausalLM upcasts the logits (bf16 sums of 255 would be noise)
+        lp = torch.log_softmax(logits[:, :-1].float(), -1).gather(-1, ids[:, 1:, None])[..., 0]
         return lp.sum(1)
 
     def step():
-        if mode == "pref":
-            with torch.no_grad():
-                r = seq_logps(forward(ids, ref, adapter=False))
-            p = seq_logps(forward(ids))
-            m = (p[:pairs] - r[:pairs]) - (p[pairs:] - r[pairs:])
-            loss = -torch.nn.functional.logsigmoid(0.1 * m).mean()
-        else:
-            logits = forward(ids)
-            loss = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, V), ids[:, 1:].reshape(-1))
+        with autocast():  # bf16: the forward and the loss; the backward and AdamW outside
+            if mode == "pref":
+                with torch.no_grad():
+                    r = seq_logps(forward(ids, ref, adapter=False))
+                p = seq_logps(forward(ids))
+                m = (p[:pairs] - r[:pairs]) - (p[pairs:] - r[pairs:])
+                loss = -torch.nn.functional.logsigmoid(0.1 * m).mean()
+            else:
+                logits = forward(ids)
+                loss = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, V), ids[:, 1:].reshape(-1))
+            seen.setdefault("loss", loss.dtype)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -117,7 +133,13 @@ def main():
         times.append(time.perf_counter() - t0)
     times = sorted(times[1:])  # the first step warms up
     med = times[len(times) // 2]
-    print(f"pytorch {torch.__version__}: {mode.upper()}{f' LoRA r {R}' if R else ''} step {B} x {T} tokens, "
+    if bf16:
+        grads = {p.grad.dtype for p in (lora.values() if R else params.values()) if p.grad is not None}
+        print("pytorch bf16 autocast: " + ", ".join(f"{k} {str(v).replace('torch.', '')}" for k, v in seen.items()) +
+              f"; gradients and AdamW {'/'.join(str(g).replace('torch.', '') for g in grads)}; oneDNN "
+              f"{'available' if torch.backends.mkldnn.is_available() else 'NOT available'}")
+    print(f"pytorch {torch.__version__}: {mode.upper()}{f' LoRA r {R}' if R else ''} step {B} x {T} tokens"
+          f"{', bf16 autocast' if bf16 else ''}, "
           f"{threads} threads: median {med:.3f} s "
           f"(min {times[0]:.3f}, max {times[-1]:.3f} over {repeat}), {B * T / med:.0f} tokens/s")
     # One more step under the profiler: how much of PyTorch's step is its BLAS matrix products
@@ -127,8 +149,12 @@ def main():
         t0 = time.perf_counter()
         step()
         wall = time.perf_counter() - t0
-    blas = sum(e.self_cpu_time_total for e in prof.key_averages() if e.key in BLAS_OPS) / 1e6
-    print(f"pytorch matrix products: {blas:.3f} s of a {wall:.3f} s profiled step ({100 * blas / wall:.0f}%)")
+    ops = prof.key_averages()
+    blas = sum(e.self_cpu_time_total for e in ops if e.key in BLAS_OPS) / 1e6
+    # bf16: the casts autocast adds (fp32 weights and activations to bf16, gradients back), with what they call
+    casts = sum(e.cpu_time_total for e in ops if e.key == "aten::_to_copy") / 1e6
+    print(f"pytorch matrix products: {blas:.3f} s of a {wall:.3f} s profiled step ({100 * blas / wall:.0f}%)" +
+          (f"; dtype casts {casts:.3f} s ({100 * casts / wall:.0f}%)" if bf16 else ""))
 
 
 if __name__ == "__main__":
