@@ -38,6 +38,7 @@ fi
 run "matrix multiply: AVX2 kernel against the triple loop" ./build/test_gemm_avx2
 run "matrix multiply: portable kernel against the triple loop" ./build/test_gemm_portable
 run "PyTorch oracle (forward, backward, preference steps)" $PY tests/test_oracle.py
+run "bf16 products against PyTorch's bf16 semantics; bf16 training tracks fp32" $PY tests/test_bf16.py
 run "LoRA against PyTorch; a quantized base against its dequantized copy" $PY tests/test_lora.py
 run "preference losses against closed-form vectors (C)" ./build/test_losses
 run "optimizer against torch.optim.AdamW" $PY tests/test_optim.py

@@ -61,20 +61,25 @@ def rms_norm(x, w, eps):
     return w * (x / torch.sqrt((x * x).mean(-1, keepdim=True) + eps))
 
 
-def reference_forward(P, cfg, ids, pos, valid, lora=None):
+def reference_forward(P, cfg, ids, pos, valid, lora=None, mm=None):
     """P: dict HF name -> tensor. ids/pos: [B, T] long. valid: [B, T] bool (False = padding).
     lora: None, or PEFT's LoRA (FORMATS.md 9.1) on some linear layers: dict with "A" and "B"
     (module name, e.g. "model.layers.0.self_attn.q_proj" -> tensor), "scale", and "masks"
     (None, or (layer, module suffix) -> dropout's mask [B, T, in], 0 or 1/(1-p)).
+    mm(x, W): every weight product x W^T (linear layers, LoRA's two, the LM head); default the
+    plain one (tests/test_bf16.py passes one that rounds its inputs to bf16). RoPE's cos and
+    sin take the embedding's dtype (float64 here; float32 under test_bf16.py's autocast).
     Returns logits [B, T, V]."""
+    mm = mm or (lambda x, w: x @ w.T)
     B, T = ids.shape
     E, nh, nkv, D = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"]
     eps = cfg["rms_norm_eps"]
     bias = cfg["model_type"] == "qwen2" or cfg.get("attention_bias", False)
     inv = rope_inv_freq(cfg)
     ang = pos[..., None].double() * inv  # [B, T, D/2]
-    cos = torch.cat([ang.cos(), ang.cos()], -1)[:, :, None, :]
-    sin = torch.cat([ang.sin(), ang.sin()], -1)[:, :, None, :]
+    fdt = P["model.embed_tokens.weight"].dtype
+    cos = torch.cat([ang.cos(), ang.cos()], -1)[:, :, None, :].to(fdt)
+    sin = torch.cat([ang.sin(), ang.sin()], -1)[:, :, None, :].to(fdt)
     causal = torch.tril(torch.ones(T, T, dtype=torch.bool))
     allowed = causal[None] & valid[:, None, :] & valid[:, :, None]
     allowed = allowed | torch.eye(T, dtype=torch.bool)[None]  # padding sees itself only
@@ -84,12 +89,12 @@ def reference_forward(P, cfg, ids, pos, valid, lora=None):
         a = rms_norm(h, P[pre + "input_layernorm.weight"], eps)
 
         def lin(x, name, with_bias):
-            y = x @ P[pre + name + ".weight"].T
+            y = mm(x, P[pre + name + ".weight"])
             y = y + P[pre + name + ".bias"] if with_bias else y
             if lora is not None and pre + name in lora["A"]:  # y = W x + b + s B A dropout(x)
                 masks = lora.get("masks")
                 xd = x * masks[(l, name.split(".")[-1])] if masks is not None else x
-                y = y + lora["scale"] * ((xd @ lora["A"][pre + name].T) @ lora["B"][pre + name].T)
+                y = y + mm(lora["scale"] * mm(xd, lora["A"][pre + name]), lora["B"][pre + name])
             return y
 
         q = lin(a, "self_attn.q_proj", bias).view(B, T, nh, D)
@@ -110,7 +115,7 @@ def reference_forward(P, cfg, ids, pos, valid, lora=None):
         h = h + lin(torch.nn.functional.silu(gate) * up, "mlp.down_proj", False)
     hf = rms_norm(h, P["model.norm.weight"], eps)
     head = P["model.embed_tokens.weight"] if cfg["tie_word_embeddings"] else P["lm_head.weight"]
-    return hf @ head.T
+    return mm(hf, head)
 
 
 # ----------------------------------------------------------------------------- model and batch
