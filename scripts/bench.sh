@@ -26,7 +26,8 @@ OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 /usr/bin/python3 scripts/bench_blas.py 
 # the shapes of the performance issue; model GFLOP/s counts 6 (SFT) or 8 (preference, with the
 # reference's forward) FLOPs per weight per token plus attention's causal products. Each fp32 row
 # is followed by the same step with bf16 products on both sides (--dtype bf16; PyTorch under bf16
-# autocast, fp32 master weights and AdamW, as TRL's bf16=True trains)
+# autocast, fp32 master weights and AdamW, as TRL's bf16=True trains), each side's fp32 and bf16
+# steps taking turns in one process
 /usr/bin/python3 scripts/bench_compare.py --bf16 "$B1,$B2" "tiny" 256 4 8 4 768 32000 4 256 "$REPEAT" "$P1" "$P2"
 /usr/bin/python3 scripts/bench_compare.py --bf16 "$B1,$B2" "qwen-shape (Qwen2.5-0.5B cut to 4 layers)" \
     896 4 14 2 4864 151936 2 256 "$REPEAT" "$P1" "$P2"
@@ -40,13 +41,11 @@ JSON
 # frozen (no weight gradient), the adapter trained, DPO's reference the base with the adapter off
 /usr/bin/python3 scripts/bench_compare.py "qwen-shape, LoRA r 16" 896 4 14 2 4864 151936 2 256 "$REPEAT" "$P1" "$P2" \
     lora-sft,lora-pref
-echo "== qwen-shape LoRA SFT step on a frozen base in bf16 and q8_0 (the file's types), engine alone, 2 threads"
-for t in bf16 q8_0; do
-    ./build/engine_check --init "$tmp/qs.json" --random-batch 2,256 --repeat 3 --threads 2 --lora-r 16 --base-dtype $t | head -1
-done
-echo "== the same on the bf16 base with bf16 products (--dtype bf16: the base packed as it is stored)"
+echo "== qwen-shape LoRA SFT step on a frozen base in q8_0 and bf16 (the file's types), engine alone, 2 threads;"
+echo "   on the bf16 base, fp32 products (the base widened as packed) and bf16 ones (packed as stored) in turn"
+./build/engine_check --init "$tmp/qs.json" --random-batch 2,256 --repeat 3 --threads 2 --lora-r 16 --base-dtype q8_0 | head -1
 ./build/engine_check --init "$tmp/qs.json" --random-batch 2,256 --repeat 3 --threads 2 --lora-r 16 --base-dtype bf16 \
-    --dtype bf16 | head -1
+    --dtype fp32,bf16 | grep '^engine'
 
 echo "== qwen-shape preference step with the frozen reference in bf16 (--ref-dtype bf16), engine alone, 2 threads"
 ./build/engine_check --init "$tmp/qs.json" --random-batch 2,256 --repeat 3 --threads 2 --pref --ref-bf16

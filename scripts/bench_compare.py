@@ -4,8 +4,10 @@ on the same model shape, batch, step and thread count. Prints tokens/s for each,
 ratio, the engine's model GFLOP/s and its fraction of the machine's measured fp32 peak, and
 the engine's peak RSS next to its arena plan. With --bf16, each row is followed by the same
 step with bf16 products on both sides (engine_check --dtype bf16; PyTorch under bf16 autocast,
-fp32 master weights and AdamW), run right after it, and the ratios of the bf16 step to the
-engine's fp32 step, to PyTorch fp32 and to PyTorch bf16.
+fp32 master weights and AdamW), and the ratios of the bf16 step to the engine's fp32 step, to
+PyTorch fp32 and to PyTorch bf16. Each side then runs its fp32 and bf16 steps in turn in one
+process (engine_check --dtype fp32,bf16, bench_torch.py fp32,bf16), so the ratio of the two is
+not taken between a quiet minute and a busy one of a shared machine.
 
 usage: bench_compare.py [--bf16 BPEAK1,BPEAK2] NAME HIDDEN LAYERS HEADS KV FFN VOCAB BATCH SEQ REPEAT PEAK1 PEAK2
                         [modes] [threads]
@@ -71,50 +73,49 @@ def main():
         engine_s = {"fp32": {}, "bf16": {}}
 
         def run(t, dtype):
-            """engine_check, then bench_torch.py, on t threads; the engine's stdout and PyTorch's"""
+            """engine_check, then bench_torch.py, on t threads, in fp32 or bf16 or with "fp32,bf16" both
+            in turn: the engine's stdout, its median seconds per dtype, PyTorch's stdout and its medians"""
             env = dict(os.environ, OMP_NUM_THREADS=str(t), OPENBLAS_NUM_THREADS=str(t))
             e = subprocess.run([os.path.join(ROOT, "build", "engine_check"), "--init", cfg, "--random-batch",
                                 f"{B},{T}", "--repeat", str(repeat), "--threads", str(t)] +
                                (["--pref"] if mode.endswith("pref") else []) +
                                (["--lora-r", str(LORA_R)] if lora else []) +
-                               (["--dtype", "bf16"] if dtype == "bf16" else []), capture_output=True, text=True,
+                               ["--dtype", dtype], capture_output=True, text=True,
                                env=env)
             p = subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "scripts", "bench_torch.py"),
                                 *map(str, (E, L, H, KV, F, V, B, T, t, repeat)), mode.replace("lora-", "")] +
-                               ([f"lora:{LORA_R}"] if lora else []) + (["bf16"] if dtype == "bf16" else []),
+                               ([f"lora:{LORA_R}"] if lora else []) + ([dtype] if dtype != "fp32" else []),
                                capture_output=True, text=True, env=env)
-            em = re.search(r"median ([\d.]+) s", e.stdout)
-            pm = re.search(r"median ([\d.]+) s", p.stdout)
-            if not em or not pm:
+            em = [float(x) for x in re.findall(r"median ([\d.]+) s", e.stdout)]  # in the order of dtype's list
+            pm = [float(x) for x in re.findall(r"median ([\d.]+) s", p.stdout)]
+            if len(em) != dtype.count(",") + 1 or len(pm) != len(em):
                 print(f"  {mode} {dtype} {t} thread(s): failed: {e.stderr.strip()[-200:]} {p.stderr.strip()[-200:]}")
                 return None
-            return e.stdout, float(em.group(1)), p.stdout, float(pm.group(1))
+            return e.stdout, em, p.stdout, pm
 
         def memory(out):
             mem = re.search(r"arena plan (.*?), baseline.*?peak RSS (.*?):.*?= ([+-][\d.]+%)", out)
             return f"peak RSS {mem.group(2)} vs plan {mem.group(1)} ({mem.group(3)})" if mem else "no memory line"
 
         for t in threads:
-            r = run(t, "fp32")
+            r = run(t, "fp32" if bf16_peaks is None else "fp32,bf16")
             if not r:
                 continue
-            eout, es, pout, ps = r
+            eout, em, pout, pm = r
+            es, ps = em[0], pm[0]
             engine_s["fp32"][t] = es
             gf = flops / es / 1e9
             print(f"  {mode:14s} {t} thread(s): engine {tok / es:8.0f} tokens/s, pytorch {tok / ps:8.0f} tokens/s, "
                   f"ratio {ps / es:5.2f}x | engine {gf:6.1f} GFLOP/s = {100 * gf / peaks[t]:4.1f}% of the "
                   f"{peaks[t]:.0f} GFLOP/s peak | {memory(eout)}")
-            pb = re.search(r"products: ([\d.]+) s of a ([\d.]+) s", pout)
+            pb = re.search(r"pytorch matrix products: ([\d.]+) s of a ([\d.]+) s", pout)
             if pb:  # where PyTorch's time goes, and what 2x PyTorch would take of this machine
                 print(f"       PyTorch's BLAS products: {100 * float(pb.group(1)) / float(pb.group(2)):.0f}% of its "
                       f"step; 2x PyTorch needs the engine's whole step at "
                       f"{100 * 2 * flops / ps / 1e9 / peaks[t]:.0f}% of the peak")
             if bf16_peaks is None:
                 continue
-            r = run(t, "bf16")
-            if not r:
-                continue
-            bout, bs, qout, qs = r
+            bout, bs, qout, qs = eout, em[1], pout, pm[1]
             engine_s["bf16"][t] = bs
             gf = flops / bs / 1e9
             peak, peak_name = (bf16_peaks[t], "bf16") if bf16_peaks.get(t) else (peaks[t], "fp32")
@@ -123,7 +124,7 @@ def main():
                   f" | bf16 step: {es / bs:4.2f}x engine fp32, {ps / bs:4.2f}x PyTorch fp32, {qs / bs:4.2f}x PyTorch bf16"
                   f" | engine {gf:6.1f} GFLOP/s = {100 * gf / peak:4.1f}% of the {peak:.0f} GFLOP/s {peak_name} peak"
                   f" | {memory(bout)}")
-            pb = re.search(r"products: ([\d.]+) s of a ([\d.]+) s.*casts ([\d.]+) s", qout)
+            pb = re.search(r"bf16 matrix products: ([\d.]+) s of a ([\d.]+) s.*casts ([\d.]+) s", qout)
             dt = re.search(r"autocast: (.*); oneDNN (\S+)", qout)
             if pb:
                 print(f"       PyTorch bf16: {100 * float(pb.group(1)) / float(pb.group(2)):.0f}% of its step in matrix "

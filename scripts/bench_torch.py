@@ -16,9 +16,12 @@ the preference step's reference is the base with the branch off.
 With "bf16" the step trains as TRL's bf16=True does on a CPU: the forward and the loss under
 torch.autocast("cpu", dtype=torch.bfloat16) (the matrix products' inputs cast to bf16, through
 oneDNN, which uses AVX512_BF16 where the CPU has it), the backward outside it, fp32 master
-weights and fp32 AdamW; the preference step's reference forward is under autocast too.
+weights and fp32 AdamW; the preference step's reference forward is under autocast too. With
+"fp32,bf16" the two kinds of step take turns, one line for each: both see the same moments of a
+shared machine.
 
-usage: bench_torch.py HIDDEN LAYERS HEADS KV_HEADS FFN VOCAB BATCH SEQ THREADS REPEAT [sft|pref] [lora:R] [bf16]"""
+usage: bench_torch.py HIDDEN LAYERS HEADS KV_HEADS FFN VOCAB BATCH SEQ THREADS REPEAT [sft|pref] [lora:R]
+                      [bf16|fp32,bf16]"""
 import contextlib
 import sys
 import time
@@ -33,8 +36,7 @@ def main():
     opts = sys.argv[11:]
     mode = "pref" if "pref" in opts else "sft"
     R = next((int(o.split(":")[1]) for o in opts if o.startswith("lora:")), 0)
-    bf16 = "bf16" in opts
-    autocast = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if bf16 else contextlib.nullcontext  # noqa: E731
+    kinds = [False, True] if "fp32,bf16" in opts else [True] if "bf16" in opts else [False]  # autocast per kind
     seen = {}  # one output dtype of each kind, to show what autocast made of the step
     pairs = B
     if mode == "pref":
@@ -110,8 +112,10 @@ def main():
         lp = torch.log_softmax(logits[:, :-1].float(), -1).gather(-1, ids[:, 1:, None])[..., 0]
         return lp.sum(1)
 
-    def step():
-        with autocast():  # bf16: the forward and the loss; the backward and AdamW outside
+    def step(bf16):
+        seen.clear()  # what this step made: the last timed step is of the last kind, bf16 if any
+        autocast = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+        with autocast:  # bf16: the forward and the loss; the backward and AdamW outside
             if mode == "pref":
                 with torch.no_grad():
                     r = seq_logps(forward(ids, ref, adapter=False))
@@ -126,36 +130,38 @@ def main():
         loss.backward()
         opt.step()
 
-    times = []
+    times = {bf16: [] for bf16 in kinds}
     for _ in range(repeat + 1):
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
-    times = sorted(times[1:])  # the first step warms up
-    med = times[len(times) // 2]
-    if bf16:
-        grads = {p.grad.dtype for p in (lora.values() if R else params.values()) if p.grad is not None}
-        print("pytorch bf16 autocast: " + ", ".join(f"{k} {str(v).replace('torch.', '')}" for k, v in seen.items()) +
-              f"; gradients and AdamW {'/'.join(str(g).replace('torch.', '') for g in grads)}; oneDNN "
-              f"{'available' if torch.backends.mkldnn.is_available() else 'NOT available'}")
-    print(f"pytorch {torch.__version__}: {mode.upper()}{f' LoRA r {R}' if R else ''} step {B} x {T} tokens"
-          f"{', bf16 autocast' if bf16 else ''}, "
-          f"{threads} threads: median {med:.3f} s "
-          f"(min {times[0]:.3f}, max {times[-1]:.3f} over {repeat}), {B * T / med:.0f} tokens/s")
-    # One more step under the profiler: how much of PyTorch's step is its BLAS matrix products
-    # (self time of the ops that call sgemm). No engine whose products are no faster than these
-    # can beat PyTorch by more than step / products.
-    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
-        t0 = time.perf_counter()
-        step()
-        wall = time.perf_counter() - t0
-    ops = prof.key_averages()
-    blas = sum(e.self_cpu_time_total for e in ops if e.key in BLAS_OPS) / 1e6
-    # bf16: the casts autocast adds (fp32 weights and activations to bf16, gradients back), with what they call
-    casts = sum(e.cpu_time_total for e in ops if e.key == "aten::_to_copy") / 1e6
-    print(f"pytorch matrix products: {blas:.3f} s of a {wall:.3f} s profiled step ({100 * blas / wall:.0f}%)" +
-          (f"; dtype casts {casts:.3f} s ({100 * casts / wall:.0f}%)" if bf16 else ""))
-
+        for bf16 in kinds:
+            t0 = time.perf_counter()
+            step(bf16)
+            times[bf16].append(time.perf_counter() - t0)
+    for bf16 in kinds:
+        ts = sorted(times[bf16][1:])  # the first step warms up
+        med = ts[len(ts) // 2]
+        if bf16:
+            grads = {p.grad.dtype for p in (lora.values() if R else params.values()) if p.grad is not None}
+            print("pytorch bf16 autocast: " + ", ".join(f"{k} {str(v).replace('torch.', '')}" for k, v in seen.items()) +
+                  f"; gradients and AdamW {'/'.join(str(g).replace('torch.', '') for g in grads)}; oneDNN "
+                  f"{'available' if torch.backends.mkldnn.is_available() else 'NOT available'}")
+        print(f"pytorch {torch.__version__}: {mode.upper()}{f' LoRA r {R}' if R else ''} step {B} x {T} tokens"
+              f"{', bf16 autocast' if bf16 else ''}{', steps alternating' if len(kinds) > 1 else ''}, "
+              f"{threads} threads: median {med:.3f} s "
+              f"(min {ts[0]:.3f}, max {ts[-1]:.3f} over {repeat}), {B * T / med:.0f} tokens/s")
+    # One more step of each kind under the profiler: how much of PyTorch's step is its BLAS
+    # matrix products (self time of the ops that call sgemm). No engine whose products are no
+    # faster than these can beat PyTorch by more than step / products.
+    for bf16 in kinds:
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+            t0 = time.perf_counter()
+            step(bf16)
+            wall = time.perf_counter() - t0
+        ops = prof.key_averages()
+        blas = sum(e.self_cpu_time_total for e in ops if e.key in BLAS_OPS) / 1e6
+        # bf16: the casts autocast adds (fp32 weights and activations to bf16, gradients back), with what they call
+        casts = sum(e.cpu_time_total for e in ops if e.key == "aten::_to_copy") / 1e6
+        print(f"pytorch{' bf16' if bf16 else ''} matrix products: {blas:.3f} s of a {wall:.3f} s profiled step "
+              f"({100 * blas / wall:.0f}%)" + (f"; dtype casts {casts:.3f} s ({100 * casts / wall:.0f}%)" if bf16 else ""))
 
 if __name__ == "__main__":
     main()

@@ -8,7 +8,8 @@
  *       forward over chosen and rejected together, backward, AdamW; --init initialises from the
  *       seed, --model loads; with --lora-r R an adapter on the base frozen as --base-dtype
  *       f32|bf16|f16|q8_0 says (--init) or as the file stores it (--model))
- *   --dtype bf16 (any mode): matrix products of bf16-rounded inputs, as the trainer's --dtype bf16
+ *   --dtype bf16 (any mode): matrix products of bf16-rounded inputs, as the trainer's --dtype bf16;
+ *       --dtype fp32,bf16 (benchmark): fp32 and bf16 steps in turn, a line for each
  *   engine_check --model DIR|FILE.gguf --load-only                                   (load throughput)
  *   engine_check --model DIR --ref-model DIR --data PREF.jsonl --out R --loss pref:dpo:0.1
  *       one preference step: the reference's log-probs, the policy's forward and backward with
@@ -47,6 +48,7 @@
 
 static int recompute; /* --recompute: keep only layer inputs, as the trainer's flag */
 static int ref_bf16;  /* --ref-bf16: the reference's weights kept in bf16 (--ref-dtype bf16) */
+static int interleave_dtypes; /* --dtype fp32,bf16 (benchmark): fp32 and bf16 steps in turn */
 static LoraConfig lora; /* --lora-r etc.: an adapter on a frozen base */
 static int cached_split;  /* --cached-logits K */
 static const char *adapter_dir, *ref_adapter; /* --adapter, --ref-adapter DIR|base */
@@ -114,50 +116,65 @@ static int benchmark(const char *config_path, const char *model_path, uint32_t b
     double *ref = xmalloc(sizeof(double) * 2 * (size_t)B), *policy = ref + B;
     int *tokens = xmalloc(sizeof(int) * (size_t)B), *bounds = xmalloc(sizeof(int) * (size_t)(B / 2 + 1));
     PairLoss *losses = xmalloc(sizeof(PairLoss) * (size_t)(B / 2 + 1));
-    double *secs = xmalloc(sizeof(double) * (size_t)repeat);
+    /* one dtype, or with --dtype fp32,bf16 both, step by step in turn: each sees the same
+     * moments of a shared machine, so their ratio is not one quiet minute against a busy one */
+    GemmDtype dtypes[2] = {gemm_get_dtype(), GEMM_BF16};
+    int n_dtypes = interleave_dtypes ? 2 : 1;
+    if (interleave_dtypes) dtypes[0] = GEMM_F32;
+    double *secs = xmalloc(sizeof(double) * 2 * (size_t)repeat);
     OptimConfig oc = {1e-4, 0.9, 0.999, 1e-8, 0.0, 0, 100, 1.0};
-    double part[4] = {0}; /* zero grads, forward, backward, optimizer */
-    for (int r = -1; r < repeat; r++) { /* step -1 warms up (page faults, caches) */
-        double t0 = now_seconds(), t1, t2, t3;
-        model_zero_grad(&m);
-        t1 = now_seconds();
-        if (!pref) {
-            model_forward_fused(&m, NULL); /* as --stage sft does */
-        } else { /* as --stage pref does: the reference, then the policy with DPO's gradient
-                    * pair by pair inside the LM head's pass */
-            model_forward_ref(&m);
-            memcpy(b->logp, b->ref_logp, sizeof(float) * (size_t)N);
-            batch_span_sums(&pairs, b, ref, tokens);
-            PrefGrad pg = {&pairs, b, {LOSS_DPO, 0.1, 0}, ref, 2.0 / B, policy, tokens, losses, bounds};
-            LmGroups groups = pref_grad_groups(&pg);
-            model_forward_fused(&m, &groups);
+    double part[2][4] = {{0}}; /* per dtype: zero grads, forward, backward, optimizer */
+    for (int r = -1; r < repeat; r++) /* step -1 warms up (page faults, caches) */
+        for (int d = 0; d < n_dtypes; d++) {
+            gemm_set_dtype(dtypes[d]);
+            double t0 = now_seconds(), t1, t2, t3;
+            model_zero_grad(&m);
+            t1 = now_seconds();
+            if (!pref) {
+                model_forward_fused(&m, NULL); /* as --stage sft does */
+            } else { /* as --stage pref does: the reference, then the policy with DPO's gradient
+                        * pair by pair inside the LM head's pass */
+                model_forward_ref(&m);
+                memcpy(b->logp, b->ref_logp, sizeof(float) * (size_t)N);
+                batch_span_sums(&pairs, b, ref, tokens);
+                PrefGrad pg = {&pairs, b, {LOSS_DPO, 0.1, 0}, ref, 2.0 / B, policy, tokens, losses, bounds};
+                LmGroups groups = pref_grad_groups(&pg);
+                model_forward_fused(&m, &groups);
+            }
+            t2 = now_seconds();
+            model_backward(&m);
+            t3 = now_seconds();
+            clip_grad_norm(m.grads, m.n_params, oc.max_grad_norm);
+            adamw_step(m.params, m.grads, m.adam_m, m.adam_v, m.n_params, 1, oc.lr, &oc, (r + 1) * n_dtypes + d + 1);
+            double t4 = now_seconds();
+            if (r >= 0) {
+                secs[d * repeat + r] = t4 - t0;
+                part[d][0] += t1 - t0, part[d][1] += t2 - t1, part[d][2] += t3 - t2, part[d][3] += t4 - t3;
+            }
         }
-        t2 = now_seconds();
-        model_backward(&m);
-        t3 = now_seconds();
-        clip_grad_norm(m.grads, m.n_params, oc.max_grad_norm);
-        adamw_step(m.params, m.grads, m.adam_m, m.adam_v, m.n_params, 1, oc.lr, &oc, r + 2);
-        double t4 = now_seconds();
-        if (r >= 0) {
-            secs[r] = t4 - t0;
-            part[0] += t1 - t0, part[1] += t2 - t1, part[2] += t3 - t2, part[3] += t4 - t3;
-        }
-    }
-    qsort(secs, (size_t)repeat, sizeof *secs, cmp_double);
-    double med = secs[repeat / 2];
     size_t peak = rss_peak_bytes();
     double over = (double)peak - (double)baseline - (double)m.arena.plan.total;
     char lora_note[96] = "";
     if (lora.r > 0)
         snprintf(lora_note, sizeof lora_note, ", LoRA r %d on a frozen %s base", lora.r,
                  model_path ? "stored" : ggml_type_info(base_type)->name);
-    char dtype_note[64] = "";
-    if (gemm_get_dtype() == GEMM_BF16) snprintf(dtype_note, sizeof dtype_note, ", bf16 products (%s)", gemm_bf16_kernel_name());
-    printf("engine: %s step %d x %d tokens, %d threads%s%s%s%s: median %.3f s (min %.3f, max %.3f over %d), %.0f tokens/s\n",
-           pref ? "PREF" : "SFT", B, T, omp_get_max_threads(), pref && ref_bf16 ? ", reference in bf16" : "",
-           recompute ? ", --recompute" : "", lora_note, dtype_note, med, secs[0], secs[repeat - 1], repeat, N / med);
-    printf("        mean per step: zero grads %.3f s, forward %.3f s, backward %.3f s, clip + AdamW %.3f s\n",
-           part[0] / repeat, part[1] / repeat, part[2] / repeat, part[3] / repeat);
+    for (int d = 0; d < n_dtypes; d++) {
+        double *ds = secs + d * repeat;
+        qsort(ds, (size_t)repeat, sizeof *ds, cmp_double);
+        double med = ds[repeat / 2];
+        gemm_set_dtype(dtypes[d]);
+        char dtype_note[96] = "";
+        if (dtypes[d] == GEMM_BF16)
+            snprintf(dtype_note, sizeof dtype_note, ", bf16 products (%s)", gemm_bf16_kernel_name());
+        if (interleave_dtypes)
+            snprintf(dtype_note + strlen(dtype_note), sizeof dtype_note - strlen(dtype_note), "%s, steps alternating with %s",
+                     dtypes[d] == GEMM_BF16 ? "" : ", fp32 products", dtypes[d] == GEMM_BF16 ? "fp32" : "bf16");
+        printf("engine: %s step %d x %d tokens, %d threads%s%s%s%s: median %.3f s (min %.3f, max %.3f over %d), %.0f tokens/s\n",
+               pref ? "PREF" : "SFT", B, T, omp_get_max_threads(), pref && ref_bf16 ? ", reference in bf16" : "",
+               recompute ? ", --recompute" : "", lora_note, dtype_note, med, ds[0], ds[repeat - 1], repeat, N / med);
+        printf("        mean per step: zero grads %.3f s, forward %.3f s, backward %.3f s, clip + AdamW %.3f s\n",
+               part[d][0] / repeat, part[d][1] / repeat, part[d][2] / repeat, part[d][3] / repeat);
+    }
     printf("memory: arena plan %s, baseline %s, peak RSS %s: peak - baseline - plan = %+.2f%% of the plan\n",
            fmt_bytes((double)m.arena.plan.total), fmt_bytes((double)baseline), fmt_bytes((double)peak),
            100.0 * over / (double)m.arena.plan.total);
@@ -306,7 +323,8 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--ref-bf16")) ref_bf16 = 1;
         else if (!strcmp(argv[i], "--dtype") && i + 1 < argc) { /* bf16: the products' inputs rounded (gemm.h) */
             const char *d = argv[++i];
-            if (strcmp(d, "bf16") && strcmp(d, "fp32")) die("engine_check: --dtype fp32|bf16, got %s", d);
+            if (!strcmp(d, "fp32,bf16")) interleave_dtypes = 1;
+            else if (strcmp(d, "bf16") && strcmp(d, "fp32")) die("engine_check: --dtype fp32|bf16|fp32,bf16, got %s", d);
             gemm_set_dtype(strcmp(d, "bf16") == 0 ? GEMM_BF16 : GEMM_F32);
         }
         else if (!strcmp(argv[i], "--lora-r") && i + 1 < argc) lora.r = atoi(argv[++i]);
