@@ -348,6 +348,7 @@ int main(int argc, char **argv) {
     if (threads > 0) omp_set_num_threads(threads);
     if (init || (model_dir && repeat > 0))
         return benchmark(init, init ? NULL : model_dir, base_type, bench_pref ? 2 * rb : rb, rt, repeat, bench_pref);
+    if (interleave_dtypes) die("engine_check: --dtype fp32,bf16 is for the step benchmark (--init or --model with --repeat)");
     if (load_only && model_dir) return load_benchmark(model_dir);
     if (!model_dir || !data || !out) die("usage: engine_check --model DIR --data ROWS.jsonl --out RESULT.safetensors");
 
