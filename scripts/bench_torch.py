@@ -163,5 +163,6 @@ def main():
         print(f"pytorch{' bf16' if bf16 else ''} matrix products: {blas:.3f} s of a {wall:.3f} s profiled step "
               f"({100 * blas / wall:.0f}%)" + (f"; dtype casts {casts:.3f} s ({100 * casts / wall:.0f}%)" if bf16 else ""))
 
+
 if __name__ == "__main__":
     main()
